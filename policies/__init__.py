@@ -1,0 +1,1 @@
+"""Governance policy packs (arrives with its own issue)."""

@@ -1,0 +1,1 @@
+"""Contract registry: loading, validating and diffing API and event contracts."""

@@ -1,0 +1,1 @@
+"""The breaking-change engine: pure functions from two documents to findings."""

@@ -1,0 +1,297 @@
+"""Load contract documents (YAML or JSON) safely, keeping line numbers for findings.
+
+Speed matters here more than anywhere else in a diff: parsing is the floor. YAML goes
+through libyaml (``CSafeLoader``) with a constructor that records each key's line as it
+builds the mapping, so line numbers cost no second pass. JSON goes through orjson and
+line numbers are located lazily, only for the pointers that a finding needs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+from stockplane.errors import DocumentError
+
+from .lines import JsonLineLocator, LineLocator, YamlLineLocator, join_pointer
+
+__all__ = ["Document", "LoadWarning", "load_document", "load_text"]
+
+_NUMBER_TAGS = frozenset({"tag:yaml.org,2002:float", "tag:yaml.org,2002:int"})
+_VERSION_KEY = re.compile(r"(?:^|_)version$|^openapi$|^swagger$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class LoadWarning:
+    """Something the loader repaired and the author should fix (e.g. a numeric version)."""
+
+    pointer: str
+    line: int | None
+    message: str
+
+
+@dataclass
+class Document:
+    """A parsed document: its data, where it came from and how to find a pointer's line."""
+
+    data: Any
+    source: str
+    path: Path | None = None
+    format: str = "yaml"
+    locator: LineLocator | None = None
+    warnings: list[LoadWarning] = field(default_factory=list)
+
+    def line_of(self, pointer: str) -> int | None:
+        """The 1-based line of the deepest part of ``pointer`` that the document holds."""
+        return self.locator.line_of(self.data, pointer) if self.locator else None
+
+
+def load_document(
+    path: Path, *, max_bytes: int, max_depth: int, source: str | None = None
+) -> Document:
+    """Read and parse a file; every failure is a :class:`DocumentError` naming the file."""
+    name = source or str(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise DocumentError(name, f"cannot read the file ({exc.strerror or exc})") from None
+    if path.is_dir():
+        raise DocumentError(name, "is a folder, not a document")
+    _check_size(name, size, max_bytes)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(name, f"cannot read the file ({exc.strerror or exc})") from None
+    document = load_text(raw, source=name, max_bytes=max_bytes, max_depth=max_depth)
+    document.path = path.resolve()
+    return document
+
+
+def load_text(raw: bytes, *, source: str, max_bytes: int, max_depth: int) -> Document:
+    """Parse bytes as JSON or YAML, detected by content (JSON starts with ``{`` or ``[``)."""
+    _check_size(source, len(raw), max_bytes)
+    if b"\x00" in raw:
+        raise DocumentError(source, "is binary data, not a YAML or JSON document")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(
+            source, f"is not UTF-8 text (invalid byte at offset {exc.start})"
+        ) from None
+    stripped = text.lstrip()
+    if not stripped:
+        raise DocumentError(source, "is empty")
+    if stripped[0] in "{[":
+        document = _load_json(text, source)
+    else:
+        document = _load_yaml(text, source)
+    if not isinstance(document.data, (dict, bool)):
+        raise DocumentError(
+            source, f"must hold a mapping at the top, not {type(document.data).__name__}"
+        )
+    _check_depth(document, max_depth)
+    return document
+
+
+def _check_size(source: str, size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise DocumentError(
+            source,
+            f"is {size / 1_048_576:.1f} MB, over the {max_bytes / 1_048_576:.1f} MB limit "
+            "(raise STOCKPLANE_REGISTRY__MAX_DOCUMENT_BYTES to accept it)",
+        )
+
+
+def _check_depth(document: Document, max_depth: int) -> None:
+    """Refuse documents nested deeper than the limit, walking iteratively (no recursion)."""
+    stack: list[tuple[Any, int]] = [(document.data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            raise DocumentError(document.source, f"is nested more than {max_depth} levels deep")
+        if isinstance(node, dict):
+            stack.extend(
+                (child, depth + 1) for child in node.values() if isinstance(child, (dict, list))
+            )
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node if isinstance(child, (dict, list)))
+
+
+# --- JSON -------------------------------------------------------------------------------
+
+_JSON_KEY = re.compile(r'"(?:[^"\\]|\\.)*"(\s*:)?')
+
+
+def _load_json(text: str, source: str) -> Document:
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        reason = exc.msg.rstrip(": ")
+        if "depth" in reason or "recursion" in reason:
+            raise DocumentError(source, "is nested too deeply to parse", line=exc.lineno) from None
+        raise DocumentError(source, f"invalid JSON: {reason}", line=exc.lineno) from None
+    locator = JsonLineLocator(text)
+    _reject_json_duplicates(data, text, source, locator)
+    warnings = _json_version_warnings(data, locator)
+    return Document(data=data, source=source, format="json", locator=locator, warnings=warnings)
+
+
+def _reject_json_duplicates(data: Any, text: str, source: str, locator: JsonLineLocator) -> None:
+    """orjson keeps the last of duplicate keys silently; count keys to catch them.
+
+    The key count of the text (strings followed by a colon) is compared with the key count
+    of the parsed data; only when they differ do we pay for a slow pass to name the key.
+    """
+    keys_in_text = sum(1 for match in _JSON_KEY.finditer(text) if match.group(1))
+    if keys_in_text == _count_keys(data):
+        return
+    duplicate = locator.first_duplicate_key()
+    if duplicate is None:  # pragma: no cover - counts differ only when a key repeats
+        raise DocumentError(source, "has a duplicate key")
+    key, line = duplicate
+    raise DocumentError(source, f"duplicate key {key!r}", line=line)
+
+
+def _count_keys(data: Any) -> int:
+    count = 0
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            count += len(node)
+            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, (dict, list)))
+    return count
+
+
+def _json_version_warnings(data: Any, locator: LineLocator) -> list[LoadWarning]:
+    """JSON numbers are explicit, but a numeric ``info.version`` is still a mistake."""
+    warnings: list[LoadWarning] = []
+    info = data.get("info") if isinstance(data, dict) else None
+    if isinstance(info, dict) and isinstance(info.get("version"), (int, float)):
+        value = info["version"]
+        info["version"] = str(value)
+        warnings.append(
+            LoadWarning(
+                "/info/version",
+                locator.line_of(data, "/info/version"),
+                f"version {value!r} is a number; write it as a string",
+            )
+        )
+    return warnings
+
+
+# --- YAML -------------------------------------------------------------------------------
+
+
+class _ContractLoader(yaml.CSafeLoader):
+    """libyaml loader that records lines, refuses duplicate keys and keeps versions as text.
+
+    Keys are always strings (``200:`` becomes ``"200"``) and timestamps stay text, because
+    contracts follow the JSON data model.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.line_table: dict[int, tuple[int, dict[Any, int] | list[int]]] = {}
+        self.load_warnings: list[tuple[int, dict[str, Any], str, str]] = []
+
+    def construct_contract_mapping(self, node: MappingNode):  # type: ignore[no-untyped-def]
+        data: dict[str, Any] = {}
+        yield data
+        self.flatten_mapping(node)
+        key_lines: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                raise ConstructorError(
+                    None, None, "a mapping key must be a plain value", key_node.start_mark
+                )
+            key = key_node.value
+            if key in data:
+                raise ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            if value_node.tag in _NUMBER_TAGS and _VERSION_KEY.search(key):
+                value: Any = value_node.value
+                self.load_warnings.append((key_node.start_mark.line + 1, data, key, value))
+            else:
+                value = self.construct_object(value_node)
+            data[key] = value
+            key_lines[key] = key_node.start_mark.line + 1
+        self.line_table[id(data)] = (node.start_mark.line + 1, key_lines)
+
+    def construct_contract_sequence(self, node: SequenceNode):  # type: ignore[no-untyped-def]
+        data: list[Any] = []
+        yield data
+        data.extend(self.construct_object(child) for child in node.value)
+        self.line_table[id(data)] = (
+            node.start_mark.line + 1,
+            [child.start_mark.line + 1 for child in node.value],
+        )
+
+
+_ContractLoader.add_constructor("tag:yaml.org,2002:map", _ContractLoader.construct_contract_mapping)
+_ContractLoader.add_constructor(
+    "tag:yaml.org,2002:seq", _ContractLoader.construct_contract_sequence
+)
+_ContractLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", yaml.constructor.SafeConstructor.construct_yaml_str
+)
+
+
+def _load_yaml(text: str, source: str) -> Document:
+    loader = _ContractLoader(text)
+    try:
+        data = loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        if "nesting depth" in problem:
+            raise DocumentError(source, "is nested too deeply to parse", line=line) from None
+        raise DocumentError(source, f"invalid YAML: {problem}", line=line) from None
+    except yaml.YAMLError as exc:
+        raise DocumentError(source, f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    if data is None:
+        raise DocumentError(source, "is empty")
+    locator = YamlLineLocator(loader.line_table)
+    warnings = [
+        LoadWarning(
+            _pointer_of(data, container, key),
+            line,
+            f'{key}: {value} was read by YAML as a number; quote it ("{value}") '
+            "so it stays the version string it is",
+        )
+        for line, container, key, value in loader.load_warnings
+    ]
+    return Document(data=data, source=source, format="yaml", locator=locator, warnings=warnings)
+
+
+def _pointer_of(data: Any, container: Any, key: str) -> str:
+    """Find where ``container`` sits in ``data`` (by identity); only used for rare warnings."""
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        node, pointer = stack.pop()
+        if node is container:
+            return join_pointer(pointer, key)
+        if isinstance(node, dict):
+            stack.extend(
+                (v, join_pointer(pointer, k))
+                for k, v in node.items()
+                if isinstance(v, (dict, list))
+            )
+        elif isinstance(node, list):
+            stack.extend(
+                (v, join_pointer(pointer, i))
+                for i, v in enumerate(node)
+                if isinstance(v, (dict, list))
+            )
+    return join_pointer("", key)

@@ -1,0 +1,1 @@
+"""Service-level indicators, SLOs and burn-rate alerts (arrives with its own issue)."""

@@ -1,0 +1,43 @@
+"""Settings, one block per package, read from ``STOCKPLANE_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class RegistrySettings(BaseModel):
+    """Limits that keep document loading and contract diffing safe on hostile input."""
+
+    max_document_bytes: int = Field(
+        20 * 1024 * 1024,
+        description="Largest contract document accepted, in bytes; larger ones are refused.",
+    )
+    max_nesting_depth: int = Field(
+        200,
+        description="Deepest nesting of mappings and lists accepted in a document.",
+    )
+    comparison_budget: int = Field(
+        2_000_000,
+        description="Most schema-pair comparisons one diff may make before it gives up, "
+        "so no input shape can make the engine run for ever.",
+    )
+
+
+class Settings(BaseSettings):
+    """All of stockplane's settings; nested blocks use ``__`` in variable names."""
+
+    model_config = SettingsConfigDict(env_prefix="STOCKPLANE_", env_nested_delimiter="__")
+
+    registry: RegistrySettings = Field(
+        default_factory=RegistrySettings,
+        description="Contract loading and diffing limits (STOCKPLANE_REGISTRY__...).",
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` to re-read."""
+    return Settings()

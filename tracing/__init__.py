@@ -1,0 +1,1 @@
+"""Event ingestion and correlation of inventory transactions (arrives with its own issue)."""
