@@ -22,7 +22,7 @@ from stockplane.errors import DocumentError
 
 from .lines import JsonLineLocator, LineLocator, YamlLineLocator, join_pointer
 
-__all__ = ["Document", "LoadWarning", "load_document", "load_text"]
+__all__ = ["Document", "LoadWarning", "check_size", "load_document", "load_text"]
 
 _NUMBER_TAGS = frozenset({"tag:yaml.org,2002:float", "tag:yaml.org,2002:int"})
 _VERSION_KEY = re.compile(r"(?:^|_)version$|^openapi$|^swagger$", re.IGNORECASE)
@@ -53,9 +53,7 @@ class Document:
         return self.locator.line_of(self.data, pointer) if self.locator else None
 
 
-def load_document(
-    path: Path, *, max_bytes: int, max_depth: int, source: str | None = None
-) -> Document:
+def load_document(path: Path, *, max_bytes: int, max_depth: int, source: str | None = None) -> Document:
     """Read and parse a file; every failure is a :class:`DocumentError` naming the file."""
     name = source or str(path)
     try:
@@ -64,7 +62,7 @@ def load_document(
         raise DocumentError(name, f"cannot read the file ({exc.strerror or exc})") from None
     if path.is_dir():
         raise DocumentError(name, "is a folder, not a document")
-    _check_size(name, size, max_bytes)
+    check_size(name, size, max_bytes)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -76,31 +74,24 @@ def load_document(
 
 def load_text(raw: bytes, *, source: str, max_bytes: int, max_depth: int) -> Document:
     """Parse bytes as JSON or YAML, detected by content (JSON starts with ``{`` or ``[``)."""
-    _check_size(source, len(raw), max_bytes)
+    check_size(source, len(raw), max_bytes)
     if b"\x00" in raw:
         raise DocumentError(source, "is binary data, not a YAML or JSON document")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DocumentError(
-            source, f"is not UTF-8 text (invalid byte at offset {exc.start})"
-        ) from None
+        raise DocumentError(source, f"is not UTF-8 text (invalid byte at offset {exc.start})") from None
     stripped = text.lstrip()
     if not stripped:
         raise DocumentError(source, "is empty")
-    if stripped[0] in "{[":
-        document = _load_json(text, source)
-    else:
-        document = _load_yaml(text, source)
+    document = _load_json(text, source) if stripped[0] in "{[" else _load_yaml(text, source)
     if not isinstance(document.data, (dict, bool)):
-        raise DocumentError(
-            source, f"must hold a mapping at the top, not {type(document.data).__name__}"
-        )
+        raise DocumentError(source, f"must hold a mapping at the top, not {type(document.data).__name__}")
     _check_depth(document, max_depth)
     return document
 
 
-def _check_size(source: str, size: int, max_bytes: int) -> None:
+def check_size(source: str, size: int, max_bytes: int) -> None:
     if size > max_bytes:
         raise DocumentError(
             source,
@@ -117,9 +108,7 @@ def _check_depth(document: Document, max_depth: int) -> None:
         if depth > max_depth:
             raise DocumentError(document.source, f"is nested more than {max_depth} levels deep")
         if isinstance(node, dict):
-            stack.extend(
-                (child, depth + 1) for child in node.values() if isinstance(child, (dict, list))
-            )
+            stack.extend((child, depth + 1) for child in node.values() if isinstance(child, (dict, list)))
         elif isinstance(node, list):
             stack.extend((child, depth + 1) for child in node if isinstance(child, (dict, list)))
 
@@ -211,9 +200,7 @@ class _ContractLoader(yaml.CSafeLoader):
         key_lines: dict[Any, int] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
-                raise ConstructorError(
-                    None, None, "a mapping key must be a plain value", key_node.start_mark
-                )
+                raise ConstructorError(None, None, "a mapping key must be a plain value", key_node.start_mark)
             key = key_node.value
             if key in data:
                 raise ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
@@ -237,9 +224,7 @@ class _ContractLoader(yaml.CSafeLoader):
 
 
 _ContractLoader.add_constructor("tag:yaml.org,2002:map", _ContractLoader.construct_contract_mapping)
-_ContractLoader.add_constructor(
-    "tag:yaml.org,2002:seq", _ContractLoader.construct_contract_sequence
-)
+_ContractLoader.add_constructor("tag:yaml.org,2002:seq", _ContractLoader.construct_contract_sequence)
 _ContractLoader.add_constructor(
     "tag:yaml.org,2002:timestamp", yaml.constructor.SafeConstructor.construct_yaml_str
 )
@@ -284,14 +269,10 @@ def _pointer_of(data: Any, container: Any, key: str) -> str:
             return join_pointer(pointer, key)
         if isinstance(node, dict):
             stack.extend(
-                (v, join_pointer(pointer, k))
-                for k, v in node.items()
-                if isinstance(v, (dict, list))
+                (v, join_pointer(pointer, k)) for k, v in node.items() if isinstance(v, (dict, list))
             )
         elif isinstance(node, list):
             stack.extend(
-                (v, join_pointer(pointer, i))
-                for i, v in enumerate(node)
-                if isinstance(v, (dict, list))
+                (v, join_pointer(pointer, i)) for i, v in enumerate(node) if isinstance(v, (dict, list))
             )
     return join_pointer("", key)

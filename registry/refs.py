@@ -70,9 +70,7 @@ class RefResolver:
         file_part, _, fragment = key.partition("#")
         document = self._files.get(file_part)
         if document is None:
-            raise DocumentError(
-                self.document.source, f"$ref {ref!r}: file {file_part!r} is not loaded"
-            )
+            raise DocumentError(self.document.source, f"$ref {ref!r}: file {file_part!r} is not loaded")
         target = self._follow(document, fragment, ref)
         self._cache[key] = target
         return target, key
@@ -146,9 +144,7 @@ class RefResolver:
             folder = posixpath.dirname(relative_to)
             file_part = posixpath.normpath(posixpath.join(folder, file_part))
             if file_part == ".." or file_part.startswith("../"):
-                raise DocumentError(
-                    self.document.source, f"$ref {ref!r} escapes the document's folder"
-                )
+                raise DocumentError(self.document.source, f"$ref {ref!r} escapes the document's folder")
         elif not ref.startswith("#") and "#" not in ref:
             file_part = relative_to
         return f"{file_part}#{fragment}"

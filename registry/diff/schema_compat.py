@@ -211,9 +211,7 @@ class SchemaReader:
                     issues.append(issue)
         return issues
 
-    def _writer_branches(
-        self, w: dict[str, Any], r: dict[str, Any]
-    ) -> list[tuple[Any, str]] | None:
+    def _writer_branches(self, w: dict[str, Any], r: dict[str, Any]) -> list[tuple[Any, str]] | None:
         """Split a writer union into branches (each with the writer's other keywords)."""
         for keyword in ("anyOf", "oneOf"):
             options = w.get(keyword)
@@ -234,9 +232,7 @@ class SchemaReader:
         self._keep_alive.append(schema)
         return schema
 
-    def _compare_plain(
-        self, w: dict[str, Any], wp: str, r: dict[str, Any], rp: str
-    ) -> list[Incompatibility]:
+    def _compare_plain(self, w: dict[str, Any], wp: str, r: dict[str, Any], rp: str) -> list[Incompatibility]:
         issues: list[Incompatibility] = []
         r_base = r
         if "allOf" in r and isinstance(r["allOf"], list):
@@ -267,14 +263,10 @@ class SchemaReader:
                 return []
         kind = "one-of" if keyword == "oneOf" else "any-of"
         return [
-            Incompatibility(
-                kind, "", f"no {keyword} branch of the reader accepts it", wp, f"{rp}/{keyword}"
-            )
+            Incompatibility(kind, "", f"no {keyword} branch of the reader accepts it", wp, f"{rp}/{keyword}")
         ]
 
-    def _reader_not(
-        self, w: dict[str, Any], wp: str, excluded: Any, rp: str
-    ) -> list[Incompatibility]:
+    def _reader_not(self, w: dict[str, Any], wp: str, excluded: Any, rp: str) -> list[Incompatibility]:
         if "not" in w:
             # W = ... and not A, R = ... and not B: enough that B is within A.
             if not self.swapped()._sub(excluded, rp, w["not"], f"{wp}/not"):
@@ -285,13 +277,9 @@ class SchemaReader:
             x_types = _types(excluded_node) if isinstance(excluded_node, dict) else None
             if w_types is not None and x_types is not None and not _overlaps(w_types, x_types):
                 return []
-        return [
-            Incompatibility("not", "", "the reader excludes values the writer may send", wp, rp)
-        ]
+        return [Incompatibility("not", "", "the reader excludes values the writer may send", wp, rp)]
 
-    def _conditional(
-        self, w: dict[str, Any], wp: str, r: dict[str, Any], rp: str
-    ) -> list[Incompatibility]:
+    def _conditional(self, w: dict[str, Any], wp: str, r: dict[str, Any], rp: str) -> list[Incompatibility]:
         w_if, _ = self._deref(self.writer, w.get("if"), wp)
         r_if, _ = self._deref(self.reader, r.get("if"), rp)
         if w_if != r_if:
@@ -333,9 +321,7 @@ class SchemaReader:
                     merged = False  # type: ignore[assignment]
                     break
             for keyword, value in part.items():
-                merged[keyword] = (
-                    _combine(keyword, merged[keyword], value) if keyword in merged else value
-                )
+                merged[keyword] = _combine(keyword, merged[keyword], value) if keyword in merged else value
         self._keep(schema)
         self._merge_cache[id(schema)] = self._keep(merged)
         return merged
@@ -389,18 +375,14 @@ class SchemaReader:
         if _mentions_ref(r):
             return False
         try:
-            validator = jsonschema.validators.validator_for(
-                r, default=jsonschema.Draft202012Validator
-            )(r)
+            validator = jsonschema.validators.validator_for(r, default=jsonschema.Draft202012Validator)(r)
             return all(validator.is_valid(value) for value in values)
         except (jsonschema.SchemaError, TypeError, re.error):
             return False
 
     # -- keyword families ------------------------------------------------------------------
 
-    def _keywords(
-        self, w: dict[str, Any], wp: str, r: dict[str, Any], rp: str
-    ) -> list[Incompatibility]:
+    def _keywords(self, w: dict[str, Any], wp: str, r: dict[str, Any], rp: str) -> list[Incompatibility]:
         issues: list[Incompatibility] = []
         w_types = _types(w)
         r_types = _types(r)
@@ -423,9 +405,7 @@ class SchemaReader:
         issues = self._sub(w, wp, r, rp)
         return [replace(issue, path=token + issue.path) for issue in issues] if issues else issues
 
-    def _array_issues(
-        self, w: dict[str, Any], wp: str, r: dict[str, Any], rp: str
-    ) -> list[Incompatibility]:
+    def _array_issues(self, w: dict[str, Any], wp: str, r: dict[str, Any], rp: str) -> list[Incompatibility]:
         issues = _bound_issues(w, wp, r, rp, "minItems", "maxItems", "min-items", "max-items")
         w_prefix, w_rest, w_rest_key = _tuple_view(w)
         r_prefix, r_rest, r_rest_key = _tuple_view(r)
@@ -466,9 +446,7 @@ class SchemaReader:
                     )
                 )
             elif r_rest is not True:
-                issues += self._child(
-                    "[]", w_rest, f"{wp}/{w_rest_key}", r_rest, f"{rp}/{r_rest_key}"
-                )
+                issues += self._child("[]", w_rest, f"{wp}/{w_rest_key}", r_rest, f"{rp}/{r_rest_key}")
         if r.get("uniqueItems") is True and w.get("uniqueItems") is not True:
             issues.append(
                 Incompatibility(
@@ -493,17 +471,11 @@ class SchemaReader:
                     )
                 )
             else:
-                issues += self._child(
-                    "[]", w["contains"], f"{wp}/contains", r["contains"], f"{rp}/contains"
-                )
-        issues += _bound_issues(
-            w, wp, r, rp, "minContains", "maxContains", "min-contains", "max-contains"
-        )
+                issues += self._child("[]", w["contains"], f"{wp}/contains", r["contains"], f"{rp}/contains")
+        issues += _bound_issues(w, wp, r, rp, "minContains", "maxContains", "min-contains", "max-contains")
         return issues
 
-    def _object_issues(
-        self, w: dict[str, Any], wp: str, r: dict[str, Any], rp: str
-    ) -> list[Incompatibility]:
+    def _object_issues(self, w: dict[str, Any], wp: str, r: dict[str, Any], rp: str) -> list[Incompatibility]:
         issues = _bound_issues(
             w, wp, r, rp, "minProperties", "maxProperties", "min-properties", "max-properties"
         )
@@ -536,9 +508,7 @@ class SchemaReader:
                     )
                 else:
                     issues.append(
-                        Incompatibility(
-                            "false", token, f"the reader forbids property `{name}`", wsp, rsp
-                        )
+                        Incompatibility("false", token, f"the reader forbids property `{name}`", wsp, rsp)
                     )
                 continue
             issues += self._child(token, ws, wsp, rs, rsp)
@@ -706,9 +676,7 @@ def _type_issues(
         return []
     if extra == {"null"}:
         return [
-            Incompatibility(
-                "nullable", "", "the reader does not accept null", wp, f"{rp}/type", True, False
-            )
+            Incompatibility("nullable", "", "the reader does not accept null", wp, f"{rp}/type", True, False)
         ]
     return [
         Incompatibility(
@@ -754,9 +722,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _numeric_issues(
-    w: dict[str, Any], wp: str, r: dict[str, Any], rp: str
-) -> list[Incompatibility]:
+def _numeric_issues(w: dict[str, Any], wp: str, r: dict[str, Any], rp: str) -> list[Incompatibility]:
     issues: list[Incompatibility] = []
     r_low, w_low = _lower(r), _lower(w)
     if r_low is not None and (
@@ -775,9 +741,7 @@ def _numeric_issues(
         )
     r_high, w_high = _upper(r), _upper(w)
     if r_high is not None and (
-        w_high is None
-        or w_high[0] > r_high[0]
-        or (w_high[0] == r_high[0] and r_high[1] and not w_high[1])
+        w_high is None or w_high[0] > r_high[0] or (w_high[0] == r_high[0] and r_high[1] and not w_high[1])
     ):
         issues.append(
             Incompatibility(
@@ -881,11 +845,7 @@ def _string_issues(w: dict[str, Any], wp: str, r: dict[str, Any], rp: str) -> li
             )
         )
     r_format, w_format = r.get("format"), w.get("format")
-    if (
-        r_format is not None
-        and r_format != w_format
-        and (w_format, r_format) not in _FORMAT_WIDENINGS
-    ):
+    if r_format is not None and r_format != w_format and (w_format, r_format) not in _FORMAT_WIDENINGS:
         kind = "format-set" if w_format is None else "format"
         issues.append(
             Incompatibility(

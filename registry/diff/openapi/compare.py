@@ -1,0 +1,651 @@
+"""Breaking changes between two OpenAPI 3.x documents.
+
+The rule of thumb: the new API must accept every request the old one accepted (so the
+schema engine reads requests with *old* as writer and *new* as reader), and must send
+only responses an old client can read (*new* writes, *old* reads).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from ...lines import join_pointer
+from ..catalogue import RULES
+from ..compatibility import Side, compare_schemas, to_findings
+from ..findings import Finding, Location
+from ..schema_compat import Incompatibility, Policy
+from .deprecation import parse_sunset, removal_rule
+from .model import Operation, Parameter, operations
+
+__all__ = ["OpenApiOptions", "diff_openapi"]
+
+_DEFAULT_STYLE = {"query": "form", "cookie": "form", "path": "simple", "header": "simple"}
+
+
+@dataclass(frozen=True)
+class OpenApiOptions:
+    policy: Policy = "lenient"
+    today: dt.date | None = None
+    deprecation_days: int = 90
+    budget: int = 1_000_000
+
+
+def diff_openapi(old: Side, new: Side, options: OpenApiOptions | None = None) -> list[Finding]:
+    """Every finding between two OpenAPI documents, in document order."""
+    return _OpenApiDiff(old, new, options or OpenApiOptions()).run()
+
+
+class _OpenApiDiff:
+    def __init__(self, old: Side, new: Side, options: OpenApiOptions) -> None:
+        self.old = old
+        self.new = new
+        self.options = options
+        self.today = options.today or dt.date.today()
+        self.findings: list[Finding] = []
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def add(
+        self, rule: str, message: str, pointer: str, *, in_old: bool = False, old: Any = None, new: Any = None
+    ) -> None:
+        side = self.old if in_old else self.new
+        location = Location(pointer, side.document.source, side.document.line_of(pointer))
+        self.findings.append(Finding(rule, RULES[rule].severity, message, location, old, new))
+
+    def schemas(self, writer: Side, w: Any, wp: str, reader: Side, r: Any, rp: str) -> list[Incompatibility]:
+        return compare_schemas(
+            writer, w, wp, reader, r, rp, policy=self.options.policy, budget=self.options.budget
+        )
+
+    # -- the walk ------------------------------------------------------------------------------
+
+    def run(self) -> list[Finding]:
+        old_ops, new_ops = operations(self.old), operations(self.new)
+        for key, old_methods in old_ops.items():
+            new_methods = new_ops.get(key)
+            if new_methods is None:
+                self._path_removed(old_methods)
+                continue
+            self._path_renamed(old_methods, new_methods)
+            for method, old_op in old_methods.items():
+                new_op = new_methods.get(method)
+                if old_op.skipped:
+                    continue
+                if new_op is None:
+                    rule = removal_rule(old_op.spec, "api", self.today)
+                    self.add(rule, f"{old_op.label}: operation removed", old_op.pointer, in_old=True)
+                else:
+                    self._operation(old_op, new_op)
+            for method, new_op in new_methods.items():
+                if method not in old_methods:
+                    self.add("endpoint-added", f"{new_op.label}: operation added", new_op.pointer)
+        for key, new_methods in new_ops.items():
+            if key not in old_ops:
+                first = next(iter(new_methods.values()), None)
+                if first is not None:
+                    self.add(
+                        "api-path-added", f"{first.path}: path added", join_pointer("/paths", first.path)
+                    )
+        self._servers()
+        return self.findings
+
+    def _path_removed(self, methods: dict[str, Operation]) -> None:
+        live = [op for op in methods.values() if not op.skipped]
+        if not live:
+            return
+        path = live[0].path
+        rules = {removal_rule(op.spec, "api-path", self.today) for op in live}
+        for rule in (
+            "api-path-removed-without-deprecation",
+            "api-path-removed-before-sunset",
+            "api-path-removed",
+        ):
+            if rule in rules:
+                self.add(rule, f"{path}: path removed", join_pointer("/paths", path), in_old=True)
+                return
+
+    def _path_renamed(self, old_methods: dict[str, Operation], new_methods: dict[str, Operation]) -> None:
+        old_path = next(iter(old_methods.values())).path if old_methods else None
+        new_path = next(iter(new_methods.values())).path if new_methods else None
+        if old_path and new_path and old_path != new_path:
+            self.add(
+                "api-path-parameter-renamed",
+                f"{old_path} is now {new_path}",
+                join_pointer("/paths", new_path),
+                old=old_path,
+                new=new_path,
+            )
+
+    def _operation(self, old: Operation, new: Operation) -> None:
+        if new.skipped:
+            return
+        self._deprecation(old, new)
+        old_id, new_id = old.spec.get("operationId"), new.spec.get("operationId")
+        if old_id and not new_id:
+            self.add(
+                "api-operation-id-removed",
+                f"{new.label}: operationId {old_id!r} removed",
+                new.pointer,
+                old=old_id,
+            )
+        elif old_id and new_id != old_id:
+            self.add(
+                "api-operation-id-changed",
+                f"{new.label}: operationId {old_id!r} became {new_id!r}",
+                f"{new.pointer}/operationId",
+                old=old_id,
+                new=new_id,
+            )
+        for tag in old.spec.get("tags") or []:
+            if tag not in (new.spec.get("tags") or []):
+                self.add("api-tag-removed", f"{new.label}: tag {tag!r} removed", new.pointer, old=tag)
+        self._parameters(old, new)
+        self._request_body(old, new)
+        self._responses(old, new)
+        self._security(old, new)
+
+    def _deprecation(self, old: Operation, new: Operation) -> None:
+        if new.deprecated and not old.deprecated:
+            self.add("api-deprecated", f"{new.label}: deprecated", new.pointer)
+            self._sunset_notice(new.spec, new.label, new.pointer)
+        elif old.deprecated and not new.deprecated:
+            self.add("api-reactivated", f"{new.label}: no longer deprecated", new.pointer)
+        elif new.deprecated and new.spec.get("x-sunset") != old.spec.get("x-sunset"):
+            self._sunset_notice(new.spec, new.label, new.pointer)
+
+    def _sunset_notice(self, spec: dict[str, Any], label: str, pointer: str) -> None:
+        try:
+            sunset = parse_sunset(spec.get("x-sunset"))
+        except ValueError as exc:
+            self.add(
+                "api-invalid-sunset-date", f"{label}: {exc}", f"{pointer}/x-sunset", new=spec.get("x-sunset")
+            )
+            return
+        if sunset is None:
+            self.add(
+                "api-deprecated-without-sunset", f"{label}: deprecated without an x-sunset date", pointer
+            )
+            return
+        notice = (sunset - self.today).days
+        if notice < self.options.deprecation_days:
+            self.add(
+                "api-sunset-date-too-small",
+                f"{label}: sunset {sunset.isoformat()} gives {notice} days' notice, policy requires {self.options.deprecation_days}",
+                f"{pointer}/x-sunset",
+                new=sunset.isoformat(),
+            )
+
+    # -- parameters ------------------------------------------------------------------------------
+
+    def _parameters(self, old: Operation, new: Operation) -> None:
+        for key, old_param in old.parameters.items():
+            new_param = new.parameters.get(key)
+            if new_param is None:
+                rule = removal_rule(old_param.spec, "request-parameter", self.today)
+                self.add(
+                    rule,
+                    f"{new.label}: {old_param.location} parameter `{old_param.name}` removed",
+                    old_param.pointer,
+                    in_old=True,
+                )
+            else:
+                self._parameter(new, old_param, new_param)
+        for key, new_param in new.parameters.items():
+            if key in old.parameters:
+                continue
+            required = new_param.spec.get("required") is True or new_param.location == "path"
+            rule = "new-required-request-parameter" if required else "new-optional-request-parameter"
+            kind = "required" if required else "optional"
+            self.add(
+                rule,
+                f"{new.label}: new {kind} {new_param.location} parameter `{new_param.name}`",
+                new_param.pointer,
+            )
+
+    def _parameter(self, op: Operation, old: Parameter, new: Parameter) -> None:
+        label = f"{op.label}: {new.location} parameter `{new.name}`"
+        old_required = old.spec.get("required") is True or old.location == "path"
+        new_required = new.spec.get("required") is True or new.location == "path"
+        if new_required and not old_required:
+            self.add("request-parameter-became-required", f"{label} became required", new.pointer)
+        elif old_required and not new_required:
+            self.add("request-parameter-became-optional", f"{label} became optional", new.pointer)
+        default_style = _DEFAULT_STYLE.get(new.location, "form")
+        old_style, new_style = old.spec.get("style", default_style), new.spec.get("style", default_style)
+        if old_style != new_style:
+            self.add(
+                "request-parameter-style-changed",
+                f"{label}: style {old_style} became {new_style}",
+                f"{new.pointer}/style",
+                old=old_style,
+                new=new_style,
+            )
+        old_explode = old.spec.get("explode", old_style == "form")
+        new_explode = new.spec.get("explode", new_style == "form")
+        if old_explode != new_explode:
+            self.add(
+                "request-parameter-explode-changed",
+                f"{label}: explode {old_explode} became {new_explode}",
+                f"{new.pointer}/explode",
+                old=old_explode,
+                new=new_explode,
+            )
+        if old.spec.get("allowReserved") is True and new.spec.get("allowReserved") is not True:
+            self.add(
+                "request-parameter-allow-reserved-removed",
+                f"{label} no longer allows reserved characters",
+                new.pointer,
+            )
+        old_schema, old_sp = _parameter_schema(old)
+        new_schema, new_sp = _parameter_schema(new)
+        if old_schema is None and new_schema is None:
+            return
+        old_media = next(iter(old.spec.get("content") or {}), None)
+        new_media = next(iter(new.spec.get("content") or {}), None)
+        if old_media != new_media and old_media and new_media:
+            self.add(
+                "request-parameter-content-type-changed",
+                f"{label}: content {old_media} became {new_media}",
+                f"{new.pointer}/content",
+                old=old_media,
+                new=new_media,
+            )
+        issues = self.schemas(
+            self.old,
+            old_schema if old_schema is not None else True,
+            old_sp,
+            self.new,
+            new_schema if new_schema is not None else True,
+            new_sp,
+        )
+        self.findings += to_findings(
+            issues,
+            new=self.new,
+            reader_is_new=True,
+            context_of=lambda _: "request-parameter",
+            prefix=f"{op.label}: ",
+            name=lambda issue: new.name + issue.path,
+        )
+
+    # -- request bodies ----------------------------------------------------------------------------
+
+    def _request_body(self, old: Operation, new: Operation) -> None:
+        old_body, _ = self.old.resolver.deref(old.spec.get("requestBody"))
+        new_body, _ = self.new.resolver.deref(new.spec.get("requestBody"))
+        pointer = f"{new.pointer}/requestBody"
+        if not isinstance(old_body, dict):
+            if isinstance(new_body, dict):
+                required = new_body.get("required") is True
+                rule = "new-required-request-body" if required else "new-optional-request-body"
+                self.add(
+                    rule,
+                    f"{new.label}: request body added ({'required' if required else 'optional'})",
+                    pointer,
+                )
+            return
+        if not isinstance(new_body, dict):
+            self.add(
+                "request-body-removed",
+                f"{new.label}: request body removed",
+                f"{old.pointer}/requestBody",
+                in_old=True,
+            )
+            return
+        if new_body.get("required") is True and old_body.get("required") is not True:
+            self.add("request-body-became-required", f"{new.label}: request body became required", pointer)
+        elif old_body.get("required") is True and new_body.get("required") is not True:
+            self.add("request-body-became-optional", f"{new.label}: request body became optional", pointer)
+        old_content = old_body.get("content") or {}
+        new_content = new_body.get("content") or {}
+        for media, old_media in old_content.items():
+            match = _match_media(media, new_content)
+            if match is None:
+                self.add(
+                    "request-body-media-type-removed",
+                    f"{new.label}: request media type {media} no longer accepted",
+                    f"{pointer}/content",
+                    old=media,
+                )
+                continue
+            new_media = new_content[match]
+            if not isinstance(old_media, dict) or not isinstance(new_media, dict):
+                continue
+            old_sp = join_pointer(f"{old.pointer}/requestBody/content", media) + "/schema"
+            new_sp = join_pointer(f"{pointer}/content", match) + "/schema"
+            issues = self.schemas(
+                self.old,
+                old_media.get("schema", True),
+                old_sp,
+                self.new,
+                new_media.get("schema", True),
+                new_sp,
+            )
+            self.findings += to_findings(
+                issues,
+                new=self.new,
+                reader_is_new=True,
+                context_of=_body_context("request"),
+                prefix=f"{new.label}: ",
+            )
+            self._removed_properties(
+                "request", new.label, old_media.get("schema"), new_media.get("schema"), new_sp
+            )
+        for media in new_content:
+            if _match_media(media, old_content) is None:
+                self.add(
+                    "request-body-media-type-added",
+                    f"{new.label}: request media type {media} added",
+                    join_pointer(f"{pointer}/content", media),
+                )
+
+    # -- responses ------------------------------------------------------------------------------------
+
+    def _responses(self, old: Operation, new: Operation) -> None:
+        old_responses = old.spec.get("responses") or {}
+        new_responses = new.spec.get("responses") or {}
+        for status, old_response in old_responses.items():
+            match = _match_status(str(status), new_responses)
+            if match is None:
+                success = str(status).startswith("2")
+                rule = "response-success-status-removed" if success else "response-non-success-status-removed"
+                self.add(
+                    rule,
+                    f"{new.label}: response {status} removed",
+                    join_pointer(f"{old.pointer}/responses", status),
+                    in_old=True,
+                    old=str(status),
+                )
+                continue
+            self._response(new, str(status), old_response, match, new_responses[match])
+        for status in new_responses:
+            if _match_status(str(status), old_responses) is None:
+                rule = (
+                    "response-success-status-added"
+                    if str(status).startswith("2")
+                    else "response-non-success-status-added"
+                )
+                self.add(
+                    rule,
+                    f"{new.label}: response {status} added",
+                    join_pointer(f"{new.pointer}/responses", status),
+                    new=str(status),
+                )
+
+    def _response(self, op: Operation, status: str, old_raw: Any, new_status: str, new_raw: Any) -> None:
+        old_response, _ = self.old.resolver.deref(old_raw)
+        new_response, _ = self.new.resolver.deref(new_raw)
+        if not isinstance(old_response, dict) or not isinstance(new_response, dict):
+            return
+        pointer = join_pointer(f"{op.pointer}/responses", new_status)
+        label = f"{op.label}: response {status}"
+        self._response_headers(op, label, old_response, new_response, pointer)
+        old_content = old_response.get("content") or {}
+        new_content = new_response.get("content") or {}
+        if old_content and not new_content:
+            self.add("response-body-removed", f"{label}: body removed", pointer)
+            return
+        for media, old_media in old_content.items():
+            match = _match_media(media, new_content, exact_or_narrower=True)
+            if match is None:
+                self.add(
+                    "response-media-type-removed",
+                    f"{label}: media type {media} removed",
+                    f"{pointer}/content",
+                    old=media,
+                )
+                continue
+            new_media = new_content[match]
+            if not isinstance(old_media, dict) or not isinstance(new_media, dict):
+                continue
+            new_sp = join_pointer(f"{pointer}/content", match) + "/schema"
+            old_sp = new_sp  # both documents use the same layout; the engine follows $refs itself
+            issues = self.schemas(
+                self.new,
+                new_media.get("schema", True),
+                new_sp,
+                self.old,
+                old_media.get("schema", True),
+                old_sp,
+            )
+            self.findings += to_findings(
+                issues,
+                new=self.new,
+                reader_is_new=False,
+                context_of=_body_context("response"),
+                prefix=f"{label}: ",
+            )
+            self._removed_properties(
+                "response", label, old_media.get("schema"), new_media.get("schema"), new_sp
+            )
+        for media in new_content:
+            if _match_media(media, old_content) is None:
+                self.add(
+                    "response-media-type-added",
+                    f"{label}: media type {media} added",
+                    join_pointer(f"{pointer}/content", media),
+                )
+
+    def _response_headers(
+        self, op: Operation, label: str, old: dict[str, Any], new: dict[str, Any], pointer: str
+    ) -> None:
+        new_headers = {name.lower(): (name, spec) for name, spec in (new.get("headers") or {}).items()}
+        for name, raw in (old.get("headers") or {}).items():
+            old_header, _ = self.old.resolver.deref(raw)
+            if not isinstance(old_header, dict):
+                continue
+            found = new_headers.get(name.lower())
+            if found is None:
+                rule = (
+                    "response-required-header-removed"
+                    if old_header.get("required") is True
+                    else "response-optional-header-removed"
+                )
+                self.add(rule, f"{label}: header {name} removed", f"{pointer}/headers", old=name)
+                continue
+            new_name, new_raw = found
+            new_header, _ = self.new.resolver.deref(new_raw)
+            if not isinstance(new_header, dict):
+                continue
+            header_pointer = join_pointer(f"{pointer}/headers", new_name)
+            if old_header.get("required") is True and new_header.get("required") is not True:
+                self.add(
+                    "response-header-became-optional",
+                    f"{label}: header {name} became optional",
+                    header_pointer,
+                )
+            issues = self.schemas(
+                self.new,
+                new_header.get("schema", True),
+                f"{header_pointer}/schema",
+                self.old,
+                old_header.get("schema", True),
+                f"{header_pointer}/schema",
+            )
+            self.findings += to_findings(
+                issues,
+                new=self.new,
+                reader_is_new=False,
+                context_of=lambda _: "response-header",
+                prefix=f"{label}: ",
+                name=lambda issue, n=new_name: n + issue.path,
+            )
+
+    def _removed_properties(
+        self, side: str, label: str, old_schema: Any, new_schema: Any, pointer: str
+    ) -> None:
+        """Properties that vanished: fine once deprecated and past sunset, a finding otherwise."""
+        seen: set[tuple[int, int]] = set()
+        stack: list[tuple[Any, Any, str]] = [(old_schema, new_schema, "")]
+        while stack:
+            old_node, new_node, path = stack.pop()
+            old_node, _ = self.old.resolver.deref(old_node)
+            new_node, _ = self.new.resolver.deref(new_node)
+            if (
+                not isinstance(old_node, dict)
+                or not isinstance(new_node, dict)
+                or (id(old_node), id(new_node)) in seen
+            ):
+                continue
+            seen.add((id(old_node), id(new_node)))
+            old_props = _properties(old_node, self.old)
+            new_props = _properties(new_node, self.new)
+            for name, old_prop in old_props.items():
+                dotted = f"{path}.{name}" if path else name
+                if name in new_props:
+                    stack.append((old_prop, new_props[name], dotted))
+                    continue
+                old_prop, _ = self.old.resolver.deref(old_prop)
+                if not isinstance(old_prop, dict):
+                    continue
+                rule = removal_rule(old_prop, f"{side}-property", self.today)
+                if rule in RULES:
+                    self.add(rule, f"{label}: {side} property `{dotted}` removed", pointer, old=dotted)
+            for key in ("items",):
+                if isinstance(old_node.get(key), dict) and isinstance(new_node.get(key), dict):
+                    stack.append((old_node[key], new_node[key], f"{path}[]"))
+
+    # -- security and servers -------------------------------------------------------------------
+
+    def _security(self, old: Operation, new: Operation) -> None:
+        old_reqs = _requirements(old.spec.get("security", self.old.document.data.get("security")))
+        new_reqs = _requirements(new.spec.get("security", self.new.document.data.get("security")))
+        if old_reqs == new_reqs:
+            return
+        pointer = f"{new.pointer}/security" if "security" in new.spec else "/security"
+        old_open = not old_reqs or {} in old_reqs
+        new_open = not new_reqs or {} in new_reqs
+        if old_open and not new_open:
+            self.add("api-security-added", f"{new.label}: now requires credentials", pointer)
+            return
+        if new_open and not old_open:
+            self.add("api-security-removed", f"{new.label}: no longer requires credentials", pointer)
+            return
+        for requirement in old_reqs:
+            same = [candidate for candidate in new_reqs if candidate.keys() == requirement.keys()]
+            if not same:
+                names = " + ".join(sorted(requirement)) or "anonymous"
+                self.add(
+                    "api-security-requirement-removed",
+                    f"{new.label}: security option {names} removed",
+                    pointer,
+                    old=sorted(requirement),
+                )
+                continue
+            if not any(all(candidate[k] <= requirement[k] for k in requirement) for candidate in same):
+                added = sorted(
+                    set().union(*(candidate[k] - requirement[k] for candidate in same for k in requirement))
+                )
+                self.add(
+                    "api-security-scope-added",
+                    f"{new.label}: security scopes {', '.join(added)} now required",
+                    pointer,
+                    new=added,
+                )
+        for requirement in new_reqs:
+            if requirement and not any(candidate.keys() == requirement.keys() for candidate in old_reqs):
+                self.add(
+                    "api-security-requirement-added",
+                    f"{new.label}: security option {' + '.join(sorted(requirement))} added",
+                    pointer,
+                )
+
+    def _servers(self) -> None:
+        old_urls = _server_urls(self.old.document.data)
+        new_urls = _server_urls(self.new.document.data)
+        if not old_urls or old_urls == new_urls:
+            return
+        old_paths = {urlsplit(url).path.rstrip("/") for url in old_urls}
+        new_paths = {urlsplit(url).path.rstrip("/") for url in new_urls or ["/"]}
+        if new_paths and not (old_paths & new_paths):
+            self.add(
+                "api-base-path-changed",
+                f"base path {', '.join(sorted(old_paths)) or '/'} became {', '.join(sorted(new_paths)) or '/'}",
+                "/servers",
+                old=sorted(old_paths),
+                new=sorted(new_paths),
+            )
+            return
+        for url in old_urls:
+            if url not in new_urls:
+                self.add("api-server-removed", f"server {url} removed", "/servers", old=url)
+
+
+def _parameter_schema(parameter: Parameter) -> tuple[Any, str]:
+    if "schema" in parameter.spec:
+        return parameter.spec["schema"], f"{parameter.pointer}/schema"
+    content = parameter.spec.get("content")
+    if isinstance(content, dict) and content:
+        media, spec = next(iter(content.items()))
+        if isinstance(spec, dict) and "schema" in spec:
+            return spec["schema"], join_pointer(f"{parameter.pointer}/content", media) + "/schema"
+    return None, parameter.pointer
+
+
+def _body_context(side: str):  # type: ignore[no-untyped-def]
+    def context(issue: Incompatibility) -> str:
+        return f"{side}-body" if not issue.path else f"{side}-property"
+
+    return context
+
+
+def _match_media(media: str, content: dict[str, Any], *, exact_or_narrower: bool = False) -> str | None:
+    """The entry of ``content`` that serves ``media``: exact, or a wildcard that covers it."""
+    if media in content:
+        return media
+    base = media.split(";")[0].strip().lower()
+    for candidate in content:
+        if candidate.split(";")[0].strip().lower() == base:
+            return candidate
+    if exact_or_narrower:
+        return None
+    kind = base.split("/")[0]
+    for wildcard in (f"{kind}/*", "*/*"):
+        if wildcard in content:
+            return wildcard
+    return None
+
+
+def _match_status(status: str, responses: dict[str, Any]) -> str | None:
+    if status in responses:
+        return status
+    for key in responses:
+        if str(key) == status:
+            return key
+    wildcard = f"{status[0]}XX"
+    for key in responses:
+        if str(key).upper() == wildcard:
+            return key
+    if status.upper().endswith("XX"):
+        return None
+    return "default" if "default" in responses and not status.startswith("2") else None
+
+
+def _requirements(raw: Any) -> list[dict[str, set[str]]]:
+    if not isinstance(raw, list):
+        return []
+    return [
+        {name: set(scopes or []) for name, scopes in requirement.items()}
+        for requirement in raw
+        if isinstance(requirement, dict)
+    ]
+
+
+def _server_urls(data: Any) -> list[str]:
+    servers = data.get("servers") if isinstance(data, dict) else None
+    if not isinstance(servers, list):
+        return []
+    return [
+        server["url"] for server in servers if isinstance(server, dict) and isinstance(server.get("url"), str)
+    ]
+
+
+def _properties(schema: dict[str, Any], side: Side) -> dict[str, Any]:
+    props = dict(schema.get("properties") or {}) if isinstance(schema.get("properties"), dict) else {}
+    for part in schema.get("allOf") or []:
+        part, _ = side.resolver.deref(part)
+        if isinstance(part, dict) and isinstance(part.get("properties"), dict):
+            props.update(part["properties"])
+    return props

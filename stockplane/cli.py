@@ -1,0 +1,67 @@
+"""The ``stockplane`` command: one root, a sub-command group per domain package.
+
+Errors meant for people (:class:`AppError`, usage mistakes) print one line on stderr and
+exit 2; exit 1 is kept for "the check found problems".
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import typer
+from typer.exceptions import TyperException
+
+from registry.cli import app as contracts_app
+from stockplane import __version__
+from stockplane.errors import AppError
+
+app = typer.Typer(
+    help="stockplane: governance and observability for retail inventory integration.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(contracts_app, name="contracts")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"stockplane {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Run `stockplane COMMAND --help` for the options of each command."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point; returns the exit code instead of raising."""
+    try:
+        result = app(
+            args=list(argv) if argv is not None else None, prog_name="stockplane", standalone_mode=False
+        )
+    except typer.Exit as exc:
+        return exc.exit_code
+    except TyperException as exc:  # usage errors: bad options or arguments
+        print(f"stockplane: error: {exc.format_message()}", file=sys.stderr)
+        return 2
+    except typer.Abort:
+        print("stockplane: interrupted", file=sys.stderr)
+        return 130
+    except AppError as exc:
+        print(f"stockplane: error: {exc.message}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("stockplane: error: the input is nested too deeply to process", file=sys.stderr)
+        return 2
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
