@@ -87,7 +87,8 @@ def load_text(raw: bytes, *, source: str, max_bytes: int, max_depth: int) -> Doc
     document = _load_json(text, source) if stripped[0] in "{[" else _load_yaml(text, source)
     if not isinstance(document.data, (dict, bool)):
         raise DocumentError(source, f"must hold a mapping at the top, not {type(document.data).__name__}")
-    _check_depth(document, max_depth)
+    if isinstance(document.data, (dict, list)):
+        _check_shape(document, max_depth)
     return document
 
 
@@ -100,17 +101,45 @@ def check_size(source: str, size: int, max_bytes: int) -> None:
         )
 
 
-def _check_depth(document: Document, max_depth: int) -> None:
-    """Refuse documents nested deeper than the limit, walking iteratively (no recursion)."""
-    stack: list[tuple[Any, int]] = [(document.data, 1)]
+MAX_EXPANDED_NODES = 5_000_000
+"""YAML aliases share nodes; past this many nodes once expanded, a document is refused."""
+
+
+def _check_shape(document: Document, max_depth: int) -> None:
+    """Refuse documents nested too deeply, recursive aliases, and alias bombs.
+
+    YAML aliases make a document a graph: the walk visits each shared node once and
+    computes, bottom-up, how deep and how large the document is once expanded, so a
+    "billion laughs" document is refused here instead of hanging every later walk.
+    """
+    finished: dict[int, tuple[int, int]] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(document.data, False)]
     while stack:
-        node, depth = stack.pop()
+        node, children_done = stack.pop()
+        key = id(node)
+        children = [
+            c for c in (node.values() if isinstance(node, dict) else node) if isinstance(c, (dict, list))
+        ]
+        if not children_done:
+            if key in finished:
+                continue
+            if key in on_path:
+                raise DocumentError(document.source, "has a YAML alias that contains itself")
+            on_path.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in finished)
+            continue
+        depth = 1 + max((finished[id(c)][0] for c in children), default=0)
+        size = 1 + len(node) + sum(finished[id(c)][1] for c in children)
         if depth > max_depth:
             raise DocumentError(document.source, f"is nested more than {max_depth} levels deep")
-        if isinstance(node, dict):
-            stack.extend((child, depth + 1) for child in node.values() if isinstance(child, (dict, list)))
-        elif isinstance(node, list):
-            stack.extend((child, depth + 1) for child in node if isinstance(child, (dict, list)))
+        if size > MAX_EXPANDED_NODES:
+            raise DocumentError(
+                document.source, f"expands to more than {MAX_EXPANDED_NODES:,} nodes through YAML aliases"
+            )
+        finished[key] = (depth, size)
+        on_path.discard(key)
 
 
 # --- JSON -------------------------------------------------------------------------------

@@ -175,9 +175,13 @@ class RefResolver:
 
 def _containers_with_refs(data: Any) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
+    seen: set[int] = set()
     stack = [data]
     while stack:
         node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
         if isinstance(node, dict):
             if isinstance(node.get("$ref"), str):
                 found.append(node)
@@ -190,9 +194,13 @@ def _containers_with_refs(data: Any) -> list[dict[str, Any]]:
 def _anchor_index(data: Any) -> dict[str, Any]:
     """Plain-name fragments: ``$anchor`` and draft-07 ``$id: "#name"``."""
     anchors: dict[str, Any] = {}
+    seen: set[int] = set()
     stack = [data]
     while stack:
         node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
         if isinstance(node, dict):
             for key in ("$anchor", "$id", "id"):
                 value = node.get(key)

@@ -70,11 +70,20 @@ def compare_schemas(
     """Run the primitive; a blown budget becomes one ``too-complex`` incompatibility."""
     engine = SchemaReader(writer.resolver, reader.resolver, policy=policy, budget=budget)
     try:
-        return engine.check(
+        issues = engine.check(
             writer_schema, reader_schema, writer_pointer=writer_pointer, reader_pointer=reader_pointer
         )
     except TooComplexError as exc:
         return [Incompatibility("too-complex", "", str(exc), writer_pointer, reader_pointer)]
+    except RecursionError:
+        reason = "schemas are nested too deeply to compare"
+        return [Incompatibility("too-complex", "", reason, writer_pointer, reader_pointer)]
+    # A recursive or shared schema can surface one cause along several instance paths:
+    # report it once, at its shortest path.
+    shortest: dict[tuple[str, str, str], Incompatibility] = {}
+    for issue in sorted(issues, key=lambda i: len(i.path)):
+        shortest.setdefault((issue.kind, issue.writer_pointer, issue.reader_pointer), issue)
+    return [i for i in issues if shortest[(i.kind, i.writer_pointer, i.reader_pointer)] is i]
 
 
 def to_findings(
@@ -122,7 +131,7 @@ def schema_compatibility(
     mode: Mode,
     policy: Policy = "lenient",
     earlier: Sequence[Side] = (),
-    budget: int = 1_000_000,
+    budget: int = 300_000,
 ) -> list[Finding]:
     """Findings for an event (JSON Schema) contract change under ``mode``."""
     if mode is Mode.NONE:

@@ -24,7 +24,7 @@ class DiffOptions:
     policy: Policy = "lenient"
     deprecation_days: int = 90
     today: dt.date | None = None
-    budget: int = 1_000_000
+    budget: int = 300_000
 
 
 @dataclass

@@ -103,8 +103,8 @@ class SchemaReader:
         reader: RefResolver,
         *,
         policy: Policy = "lenient",
-        budget: int = 1_000_000,
-        max_depth: int = 150,
+        budget: int = 300_000,
+        max_depth: int = 64,
     ) -> None:
         self.writer = writer
         self.reader = reader
@@ -116,6 +116,10 @@ class SchemaReader:
         self._in_progress: set[tuple[int, int]] = set()
         self._keep_alive: list[Any] = []  # ids of merged schemas must stay unique while memoised
         self._merge_cache: dict[int, Any] = {}
+        # Union branches with equal content share one object (per document), so nested
+        # unions that repeat themselves hit the memo instead of multiplying the work.
+        self._writer_canon: dict[bytes, Any] = {}
+        self._reader_canon: dict[bytes, Any] = {}
 
     def swapped(self) -> SchemaReader:
         """The same comparison with writer and reader documents exchanged (for ``not``)."""
@@ -182,7 +186,7 @@ class SchemaReader:
             w = self._merge_all_of(w)
             if w is False:
                 return []
-        branches = self._writer_branches(w, r)
+        branches = self._writer_branches(w, wp, r)
         if branches is not None:
             issues = self._all_branches(branches, wp, r, rp)
             if "anyOf" in w and "oneOf" in r and "anyOf" not in r:
@@ -211,17 +215,32 @@ class SchemaReader:
                     issues.append(issue)
         return issues
 
-    def _writer_branches(self, w: dict[str, Any], r: dict[str, Any]) -> list[tuple[Any, str]] | None:
+    def _writer_branches(self, w: dict[str, Any], wp: str, r: dict[str, Any]) -> list[tuple[Any, str]] | None:
         """Split a writer union into branches (each with the writer's other keywords)."""
         for keyword in ("anyOf", "oneOf"):
             options = w.get(keyword)
             if isinstance(options, list) and options:
                 base = {k: v for k, v in w.items() if k != keyword}
-                return [(self._with_base(base, option), "") for option in options]
+                return [
+                    (
+                        self._with_base(base, self._canonical(self._writer_canon, option)),
+                        f"{wp}/{keyword}/{index}",
+                    )
+                    for index, option in enumerate(options)
+                ]
         types = _types(w)
         if types and len(types) > 1 and ("anyOf" in r or "oneOf" in r):
-            return [(self._keep({**w, "type": t}), "") for t in sorted(types)]
+            return [(self._keep({**w, "type": t}), wp) for t in sorted(types)]
         return None
+
+    def _canonical(self, table: dict[bytes, Any], node: Any) -> Any:
+        if not isinstance(node, dict):
+            return node
+        try:
+            key = orjson.dumps(node, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            return node
+        return table.setdefault(key, node)
 
     def _with_base(self, base: dict[str, Any], option: Any) -> Any:
         if not base or _ANNOTATIONS.issuperset(base):
@@ -259,6 +278,7 @@ class SchemaReader:
         self, keyword: str, options: list[Any], w: dict[str, Any], wp: str, rp: str
     ) -> list[Incompatibility]:
         for index, option in enumerate(options):
+            option = self._canonical(self._reader_canon, option)
             if not self._sub(w, wp, option, f"{rp}/{keyword}/{index}"):
                 return []
         kind = "one-of" if keyword == "oneOf" else "any-of"

@@ -30,7 +30,7 @@ class OpenApiOptions:
     policy: Policy = "lenient"
     today: dt.date | None = None
     deprecation_days: int = 90
-    budget: int = 1_000_000
+    budget: int = 300_000
 
 
 def diff_openapi(old: Side, new: Side, options: OpenApiOptions | None = None) -> list[Finding]:
