@@ -189,8 +189,8 @@ V3 = {
 class TestModes:
     def rules(self, mode: Mode, earlier: list[dict] | None = None) -> set[str]:
         findings = schema_compatibility(
-            side(self.OLD, "v2"),
-            side(self.NEW, "v3"),
+            side(V2, "v2"),
+            side(V3, "v3"),
             mode=mode,
             earlier=[side(e, "v1") for e in earlier or []],
         )
