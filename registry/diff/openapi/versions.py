@@ -22,9 +22,6 @@ _ADDITIONS = frozenset(
         "new-optional-request-body",
         "request-body-media-type-added",
         "response-media-type-added",
-        "response-success-status-added",
-        "response-non-success-status-added",
-        "api-security-requirement-added",
     }
 )
 
