@@ -16,7 +16,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from stockplane.errors import UsageError
+from stockplane.errors import DocumentError, UsageError
 from stockplane.settings import get_settings
 
 from .diff.catalogue import RULES
@@ -24,6 +24,7 @@ from .diff.compatibility import Mode
 from .diff.engine import DiffOptions, diff_contracts
 from .diff.findings import Severity
 from .kinds import detect_kind
+from .loading import Document
 from .reports import FORMATS, render
 from .reports.markdown import render_markdown
 from .rules_doc import render_rules_markdown
@@ -127,6 +128,8 @@ def diff(
         today=today,
         budget=settings.comparison_budget,
     )
+    for side in (old_side, *earlier_sides, new_side):
+        _require_valid(side.document, kind.value)
     report = diff_contracts(old_side, new_side, options, earlier=earlier_sides)
     if ignore is not None:
         report.findings = apply_waivers(
@@ -210,6 +213,24 @@ def rules(
             typer.echo(f"{rule.severity.value:<8} {rule.id:<55} {rule.summary}")
     else:
         raise UsageError(f"--format must be text, markdown or json, not {output_format!r}")
+
+
+def _require_valid(document: Document, requested_kind: str) -> None:
+    """A diff of an invalid document would be guesswork: refuse it as bad input."""
+    found = detect_kind(document.data, document.source, requested_kind)
+    problems = validate_document(document, found)
+    if problems:
+        first = problems[0]
+        more = (
+            f" (and {len(problems) - 1} more; see `stockplane contracts validate`)"
+            if len(problems) > 1
+            else ""
+        )
+        raise DocumentError(
+            document.source,
+            f"is not a valid {found} document: {first.pointer or '/'}: {first.message}{more}",
+            line=first.line,
+        )
 
 
 def _emit(text: str, output: Path | None) -> None:
