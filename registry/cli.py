@@ -29,6 +29,7 @@ from .reports import FORMATS, render
 from .reports.markdown import render_markdown
 from .rules_doc import render_rules_markdown
 from .sources import open_side
+from .structure import structural_problems
 from .validation import validate_document
 from .waivers import apply_waivers, load_waivers
 
@@ -47,6 +48,12 @@ class KindOption(StrEnum):
 class PolicyOption(StrEnum):
     strict = "strict"
     lenient = "lenient"
+
+
+class Validation(StrEnum):
+    auto = "auto"
+    full = "full"
+    basic = "basic"
 
 
 class FailOn(StrEnum):
@@ -98,6 +105,13 @@ def diff(
         list[str] | None,
         typer.Option(help="Earlier versions, oldest first, for the *_TRANSITIVE modes (repeatable)."),
     ] = None,
+    validate: Annotated[
+        Validation,
+        typer.Option(
+            "--validate",
+            help="Check both documents first: full (against the specification), basic (the structure the diff relies on, fast) or auto (full up to STOCKPLANE_REGISTRY__FULL_VALIDATION_MAX_BYTES, 1 MiB by default).",
+        ),
+    ] = Validation.auto,
     color: Annotated[
         bool | None,
         typer.Option(
@@ -129,7 +143,10 @@ def diff(
         budget=settings.comparison_budget,
     )
     for side in (old_side, *earlier_sides, new_side):
-        _require_valid(side.document, kind.value)
+        full = validate is Validation.full or (
+            validate is Validation.auto and side.document.size <= settings.full_validation_max_bytes
+        )
+        _require_valid(side.document, kind.value, full=full)
     report = diff_contracts(old_side, new_side, options, earlier=earlier_sides)
     if ignore is not None:
         report.findings = apply_waivers(
@@ -215,10 +232,10 @@ def rules(
         raise UsageError(f"--format must be text, markdown or json, not {output_format!r}")
 
 
-def _require_valid(document: Document, requested_kind: str) -> None:
+def _require_valid(document: Document, requested_kind: str, *, full: bool) -> None:
     """A diff of an invalid document would be guesswork: refuse it as bad input."""
     found = detect_kind(document.data, document.source, requested_kind)
-    problems = validate_document(document, found)
+    problems = validate_document(document, found) if full else structural_problems(document, found)
     if problems:
         first = problems[0]
         more = (

@@ -47,6 +47,9 @@ class Document:
     format: str = "yaml"
     locator: LineLocator | None = None
     warnings: list[LoadWarning] = field(default_factory=list)
+    size: int = 0
+    references: list[dict[str, Any]] | None = None
+    """Every mapping holding a ``$ref``, collected while loading (None: not collected)."""
 
     def line_of(self, pointer: str) -> int | None:
         """The 1-based line of the deepest part of ``pointer`` that the document holds."""
@@ -84,11 +87,18 @@ def load_text(raw: bytes, *, source: str, max_bytes: int, max_depth: int) -> Doc
     stripped = text.lstrip()
     if not stripped:
         raise DocumentError(source, "is empty")
-    document = _load_json(text, source) if stripped[0] in "{[" else _load_yaml(text, source)
+    is_json = stripped[0] in "{["
+    document, aliased = (_load_json(text, source), False) if is_json else _load_yaml(text, source)
     if not isinstance(document.data, (dict, bool)):
         raise DocumentError(source, f"must hold a mapping at the top, not {type(document.data).__name__}")
-    if isinstance(document.data, (dict, list)):
-        _check_shape(document, max_depth)
+    if isinstance(document.data, dict):
+        if aliased:
+            _check_shape(document, max_depth)  # YAML aliases made a graph: walk it with care
+        else:
+            keys = _check_tree(document, max_depth)
+            if is_json:
+                _reject_json_duplicates(document, text, keys)
+    document.size = len(raw)
     return document
 
 
@@ -99,6 +109,30 @@ def check_size(source: str, size: int, max_bytes: int) -> None:
             f"is {size / 1_048_576:.1f} MB, over the {max_bytes / 1_048_576:.1f} MB limit "
             "(raise STOCKPLANE_REGISTRY__MAX_DOCUMENT_BYTES to accept it)",
         )
+
+
+def _check_tree(document: Document, max_depth: int) -> int:
+    """Check the depth of a plain tree and collect its ``$ref`` holders in one walk.
+
+    Returns the number of mapping keys, which the JSON loader compares with the text.
+    """
+    keys = 0
+    references: list[dict[str, Any]] = []
+    stack: list[tuple[Any, int]] = [(document.data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            raise DocumentError(document.source, f"is nested more than {max_depth} levels deep")
+        if isinstance(node, dict):
+            keys += len(node)
+            if "$ref" in node:
+                references.append(node)
+            children = node.values()
+        else:
+            children = node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    document.references = references
+    return keys
 
 
 MAX_EXPANDED_NODES = 5_000_000
@@ -156,38 +190,25 @@ def _load_json(text: str, source: str) -> Document:
             raise DocumentError(source, "is nested too deeply to parse", line=exc.lineno) from None
         raise DocumentError(source, f"invalid JSON: {reason}", line=exc.lineno) from None
     locator = JsonLineLocator(text)
-    _reject_json_duplicates(data, text, source, locator)
     warnings = _json_version_warnings(data, locator)
     return Document(data=data, source=source, format="json", locator=locator, warnings=warnings)
 
 
-def _reject_json_duplicates(data: Any, text: str, source: str, locator: JsonLineLocator) -> None:
+def _reject_json_duplicates(document: Document, text: str, parsed_keys: int) -> None:
     """orjson keeps the last of duplicate keys silently; count keys to catch them.
 
     The key count of the text (strings followed by a colon) is compared with the key count
     of the parsed data; only when they differ do we pay for a slow pass to name the key.
     """
     keys_in_text = sum(1 for match in _JSON_KEY.finditer(text) if match.group(1))
-    if keys_in_text == _count_keys(data):
+    if keys_in_text == parsed_keys:
         return
-    duplicate = locator.first_duplicate_key()
+    assert isinstance(document.locator, JsonLineLocator)
+    duplicate = document.locator.first_duplicate_key()
     if duplicate is None:  # pragma: no cover - counts differ only when a key repeats
-        raise DocumentError(source, "has a duplicate key")
+        raise DocumentError(document.source, "has a duplicate key")
     key, line = duplicate
-    raise DocumentError(source, f"duplicate key {key!r}", line=line)
-
-
-def _count_keys(data: Any) -> int:
-    count = 0
-    stack = [data]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            count += len(node)
-            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
-        elif isinstance(node, list):
-            stack.extend(v for v in node if isinstance(v, (dict, list)))
-    return count
+    raise DocumentError(document.source, f"duplicate key {key!r}", line=line)
 
 
 def _json_version_warnings(data: Any, locator: LineLocator) -> list[LoadWarning]:
@@ -220,7 +241,13 @@ class _ContractLoader(yaml.CSafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.line_table: dict[int, tuple[int, dict[Any, int] | list[int]]] = {}
+        self.aliased = False
         self.load_warnings: list[tuple[int, dict[str, Any], str, str]] = []
+
+    def construct_object(self, node, deep=False):  # type: ignore[no-untyped-def]
+        if node in self.constructed_objects:
+            self.aliased = True  # an alias: the data is a graph, not a tree
+        return super().construct_object(node, deep=deep)
 
     def construct_contract_mapping(self, node: MappingNode):  # type: ignore[no-untyped-def]
         data: dict[str, Any] = {}
@@ -259,7 +286,7 @@ _ContractLoader.add_constructor(
 )
 
 
-def _load_yaml(text: str, source: str) -> Document:
+def _load_yaml(text: str, source: str) -> tuple[Document, bool]:
     loader = _ContractLoader(text)
     try:
         data = loader.get_single_data()
@@ -286,7 +313,8 @@ def _load_yaml(text: str, source: str) -> Document:
         )
         for line, container, key, value in loader.load_warnings
     ]
-    return Document(data=data, source=source, format="yaml", locator=locator, warnings=warnings)
+    document = Document(data=data, source=source, format="yaml", locator=locator, warnings=warnings)
+    return document, loader.aliased
 
 
 def _pointer_of(data: Any, container: Any, key: str) -> str:

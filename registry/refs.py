@@ -97,17 +97,19 @@ class RefResolver:
     # -- loading and checking ------------------------------------------------------------
 
     def _check_references(self, file_part: str, document: Document) -> None:
-        for container in _containers_with_refs(document.data):
+        containers = document.references
+        if containers is None:
+            containers = _containers_with_refs(document.data)
+        containers = [c for c in containers if isinstance(c.get("$ref"), str)]
+        for container in containers:
             ref = container["$ref"]
-            try:
-                key = self._canonical(ref, relative_to=file_part)
-                container["$ref"] = key if file_part else container["$ref"]
-                target_file = key.partition("#")[0]
-                if target_file not in self._files:
-                    self._load_file(target_file, ref)
-            except DocumentError:
-                raise
-        for container in _containers_with_refs(document.data):
+            key = self._canonical(ref, relative_to=file_part)
+            if file_part:
+                container["$ref"] = key  # an external file's refs now name their file
+            target_file = key.partition("#")[0]
+            if target_file not in self._files:
+                self._load_file(target_file, ref)
+        for container in containers:
             self.deref(container)  # raises on missing targets and bare cycles
 
     def _load_file(self, file_part: str, ref: str) -> None:

@@ -19,6 +19,11 @@ class RegistrySettings(BaseModel):
         200,
         description="Deepest nesting of mappings and lists accepted in a document.",
     )
+    full_validation_max_bytes: int = Field(
+        1024 * 1024,
+        description="`contracts diff` validates documents up to this size fully against their "
+        "specification (about 1.2 s per MB); larger ones get a fast structural check.",
+    )
     comparison_budget: int = Field(
         300_000,
         description="Most schema-pair comparisons one schema check may make before it gives up "

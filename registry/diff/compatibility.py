@@ -66,9 +66,13 @@ def compare_schemas(
     *,
     policy: Policy,
     budget: int,
+    engine: SchemaReader | None = None,
 ) -> list[Incompatibility]:
-    """Run the primitive; a blown budget becomes one ``too-complex`` incompatibility."""
-    engine = SchemaReader(writer.resolver, reader.resolver, policy=policy, budget=budget)
+    """Run the primitive; a blown budget becomes one ``too-complex`` incompatibility.
+
+    Pass the same ``engine`` for many checks between two documents to share its memo.
+    """
+    engine = engine or SchemaReader(writer.resolver, reader.resolver, policy=policy, budget=budget)
     try:
         issues = engine.check(
             writer_schema, reader_schema, writer_pointer=writer_pointer, reader_pointer=reader_pointer

@@ -109,6 +109,7 @@ class SchemaReader:
         self.writer = writer
         self.reader = reader
         self.policy = policy
+        self._budget_per_check = budget
         self._budget = budget
         self._max_depth = max_depth
         self._depth = 0
@@ -123,14 +124,19 @@ class SchemaReader:
 
     def swapped(self) -> SchemaReader:
         """The same comparison with writer and reader documents exchanged (for ``not``)."""
-        other = SchemaReader(self.reader, self.writer, policy=self.policy, budget=self._budget)
+        other = SchemaReader(self.reader, self.writer, policy=self.policy, budget=max(self._budget, 0))
         other._depth = self._depth
         return other
 
     def check(
         self, writer: Any, reader: Any, *, writer_pointer: str = "", reader_pointer: str = ""
     ) -> list[Incompatibility]:
-        """Everything the reader may reject; raises :class:`TooComplexError` past the budget."""
+        """Everything the reader may reject; raises :class:`TooComplexError` past the budget.
+
+        One reader can serve many checks between the same two documents: its memo carries
+        over (shared components are compared once) while each check gets a fresh budget.
+        """
+        self._budget = self._budget_per_check
         return self._sub(writer, writer_pointer, reader, reader_pointer)
 
     # -- the recursion ---------------------------------------------------------------------

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from stockplane.settings import get_settings
 from tests.conftest import FIXTURES
 
 V1 = FIXTURES / "openapi" / "stock-v1.yaml"
@@ -301,3 +302,25 @@ def test_console_script_runs_in_a_subprocess() -> None:
     )
     assert completed.returncode == 1
     assert json.loads(completed.stdout)["summary"]["error"] > 0
+
+
+def test_large_documents_get_the_basic_structural_check(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a response without a description is invalid OpenAPI 3.0, but harmless to the diff
+    lax = tmp_path / "lax.yaml"
+    lax.write_text(
+        "openapi: 3.0.3\ninfo: {title: x, version: '1.0.0'}\npaths:\n  /a:\n    get:\n      responses:\n        '200': {}\n"
+    )
+    assert cli("contracts", "diff", lax, lax).code == 2  # small: fully validated
+    assert cli("contracts", "diff", lax, lax, "--validate", "basic").code == 0
+    monkeypatch.setenv("STOCKPLANE_REGISTRY__FULL_VALIDATION_MAX_BYTES", "10")
+    get_settings.cache_clear()
+    assert cli("contracts", "diff", lax, lax).code == 0  # "large": structural check only
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "openapi: 3.0.3\ninfo: {title: x, version: '1.0.0'}\npaths:\n  /a:\n    get:\n      parameters: [{name: q}]\n"
+    )
+    result = cli("contracts", "diff", lax, broken)
+    assert result.code == 2
+    assert "a parameter needs a 'name' and an 'in'" in result.stderr

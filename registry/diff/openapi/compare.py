@@ -16,7 +16,7 @@ from ...lines import join_pointer
 from ..catalogue import RULES
 from ..compatibility import Side, compare_schemas, to_findings
 from ..findings import Finding, Location
-from ..schema_compat import Incompatibility, Policy
+from ..schema_compat import Incompatibility, Policy, SchemaReader
 from .deprecation import parse_sunset, removal_rule
 from .model import Operation, Parameter, operations
 
@@ -45,6 +45,10 @@ class _OpenApiDiff:
         self.options = options
         self.today = options.today or dt.date.today()
         self.findings: list[Finding] = []
+        # one engine per direction (requests: old writes; responses: new writes), shared by
+        # every operation so each pair of component schemas is compared once
+        self._readers: dict[bool, SchemaReader] = {}
+        self._walked: set[tuple[str, int, int]] = set()
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -56,8 +60,22 @@ class _OpenApiDiff:
         self.findings.append(Finding(rule, RULES[rule].severity, message, location, old, new))
 
     def schemas(self, writer: Side, w: Any, wp: str, reader: Side, r: Any, rp: str) -> list[Incompatibility]:
+        engine = self._readers.get(writer is self.old)
+        if engine is None:
+            engine = SchemaReader(
+                writer.resolver, reader.resolver, policy=self.options.policy, budget=self.options.budget
+            )
+            self._readers[writer is self.old] = engine
         return compare_schemas(
-            writer, w, wp, reader, r, rp, policy=self.options.policy, budget=self.options.budget
+            writer,
+            w,
+            wp,
+            reader,
+            r,
+            rp,
+            policy=self.options.policy,
+            budget=self.options.budget,
+            engine=engine,
         )
 
     # -- the walk ------------------------------------------------------------------------------
@@ -477,7 +495,7 @@ class _OpenApiDiff:
         self, side: str, label: str, old_schema: Any, new_schema: Any, pointer: str
     ) -> None:
         """Properties that vanished: fine once deprecated and past sunset, a finding otherwise."""
-        seen: set[tuple[int, int]] = set()
+        seen = self._walked  # shared: a removed property is reported once, where first reached
         stack: list[tuple[Any, Any, str]] = [(old_schema, new_schema, "")]
         while stack:
             old_node, new_node, path = stack.pop()
@@ -486,10 +504,10 @@ class _OpenApiDiff:
             if (
                 not isinstance(old_node, dict)
                 or not isinstance(new_node, dict)
-                or (id(old_node), id(new_node)) in seen
+                or (side, id(old_node), id(new_node)) in seen
             ):
                 continue
-            seen.add((id(old_node), id(new_node)))
+            seen.add((side, id(old_node), id(new_node)))
             old_props = _properties(old_node, self.old)
             new_props = _properties(new_node, self.new)
             for name, old_prop in old_props.items():
