@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from ...lines import join_pointer
 from ..catalogue import RULES
@@ -18,7 +17,9 @@ from ..compatibility import Side, compare_schemas, to_findings
 from ..findings import Finding, Location
 from ..schema_compat import Incompatibility, Policy, SchemaReader
 from .deprecation import parse_sunset, removal_rule
+from .matching import body_context, match_media, match_status, parameter_schema, properties_of
 from .model import Operation, Parameter, operations
+from .security import security_changes, server_changes
 
 __all__ = ["OpenApiOptions", "diff_openapi"]
 
@@ -257,8 +258,8 @@ class _OpenApiDiff:
                 f"{label} no longer allows reserved characters",
                 new.pointer,
             )
-        old_schema, old_sp = _parameter_schema(old)
-        new_schema, new_sp = _parameter_schema(new)
+        old_schema, old_sp = parameter_schema(old)
+        new_schema, new_sp = parameter_schema(new)
         if old_schema is None and new_schema is None:
             return
         old_media = next(iter(old.spec.get("content") or {}), None)
@@ -319,7 +320,7 @@ class _OpenApiDiff:
         old_content = old_body.get("content") or {}
         new_content = new_body.get("content") or {}
         for media, old_media in old_content.items():
-            match = _match_media(media, new_content)
+            match = match_media(media, new_content)
             if match is None:
                 self.add(
                     "request-body-media-type-removed",
@@ -345,14 +346,14 @@ class _OpenApiDiff:
                 issues,
                 new=self.new,
                 reader_is_new=True,
-                context_of=_body_context("request"),
+                context_of=body_context("request"),
                 prefix=f"{new.label}: ",
             )
-            self._removed_properties(
+            self._removedproperties_of(
                 "request", new.label, old_media.get("schema"), new_media.get("schema"), new_sp
             )
         for media in new_content:
-            if _match_media(media, old_content) is None:
+            if match_media(media, old_content) is None:
                 self.add(
                     "request-body-media-type-added",
                     f"{new.label}: request media type {media} added",
@@ -365,7 +366,7 @@ class _OpenApiDiff:
         old_responses = old.spec.get("responses") or {}
         new_responses = new.spec.get("responses") or {}
         for status, old_response in old_responses.items():
-            match = _match_status(str(status), new_responses)
+            match = match_status(str(status), new_responses)
             if match is None:
                 success = str(status).startswith("2")
                 rule = "response-success-status-removed" if success else "response-non-success-status-removed"
@@ -379,7 +380,7 @@ class _OpenApiDiff:
                 continue
             self._response(new, str(status), old_response, match, new_responses[match])
         for status in new_responses:
-            if _match_status(str(status), old_responses) is None:
+            if match_status(str(status), old_responses) is None:
                 rule = (
                     "response-success-status-added"
                     if str(status).startswith("2")
@@ -406,7 +407,7 @@ class _OpenApiDiff:
             self.add("response-body-removed", f"{label}: body removed", pointer)
             return
         for media, old_media in old_content.items():
-            match = _match_media(media, new_content, exact_or_narrower=True)
+            match = match_media(media, new_content, exact_or_narrower=True)
             if match is None:
                 self.add(
                     "response-media-type-removed",
@@ -432,14 +433,14 @@ class _OpenApiDiff:
                 issues,
                 new=self.new,
                 reader_is_new=False,
-                context_of=_body_context("response"),
+                context_of=body_context("response"),
                 prefix=f"{label}: ",
             )
-            self._removed_properties(
+            self._removedproperties_of(
                 "response", label, old_media.get("schema"), new_media.get("schema"), new_sp
             )
         for media in new_content:
-            if _match_media(media, old_content) is None:
+            if match_media(media, old_content) is None:
                 self.add(
                     "response-media-type-added",
                     f"{label}: media type {media} added",
@@ -491,7 +492,7 @@ class _OpenApiDiff:
                 name=lambda issue, n=new_name: n + issue.path,
             )
 
-    def _removed_properties(
+    def _removedproperties_of(
         self, side: str, label: str, old_schema: Any, new_schema: Any, pointer: str
     ) -> None:
         """Properties that vanished: fine once deprecated and past sunset, a finding otherwise."""
@@ -508,8 +509,8 @@ class _OpenApiDiff:
             ):
                 continue
             seen.add((side, id(old_node), id(new_node)))
-            old_props = _properties(old_node, self.old)
-            new_props = _properties(new_node, self.new)
+            old_props = properties_of(old_node, self.old)
+            new_props = properties_of(new_node, self.new)
             for name, old_prop in old_props.items():
                 dotted = f"{path}.{name}" if path else name
                 if name in new_props:
@@ -528,142 +529,12 @@ class _OpenApiDiff:
     # -- security and servers -------------------------------------------------------------------
 
     def _security(self, old: Operation, new: Operation) -> None:
-        old_reqs = _requirements(old.spec.get("security", self.old.document.data.get("security")))
-        new_reqs = _requirements(new.spec.get("security", self.new.document.data.get("security")))
-        if old_reqs == new_reqs:
-            return
         pointer = f"{new.pointer}/security" if "security" in new.spec else "/security"
-        old_open = not old_reqs or {} in old_reqs
-        new_open = not new_reqs or {} in new_reqs
-        if old_open and not new_open:
-            self.add("api-security-added", f"{new.label}: now requires credentials", pointer)
-            return
-        if new_open and not old_open:
-            self.add("api-security-removed", f"{new.label}: no longer requires credentials", pointer)
-            return
-        for requirement in old_reqs:
-            same = [candidate for candidate in new_reqs if candidate.keys() == requirement.keys()]
-            if not same:
-                names = " + ".join(sorted(requirement)) or "anonymous"
-                self.add(
-                    "api-security-requirement-removed",
-                    f"{new.label}: security option {names} removed",
-                    pointer,
-                    old=sorted(requirement),
-                )
-                continue
-            if not any(all(candidate[k] <= requirement[k] for k in requirement) for candidate in same):
-                added = sorted(
-                    set().union(*(candidate[k] - requirement[k] for candidate in same for k in requirement))
-                )
-                self.add(
-                    "api-security-scope-added",
-                    f"{new.label}: security scopes {', '.join(added)} now required",
-                    pointer,
-                    new=added,
-                )
-        for requirement in new_reqs:
-            if requirement and not any(candidate.keys() == requirement.keys() for candidate in old_reqs):
-                self.add(
-                    "api-security-requirement-added",
-                    f"{new.label}: security option {' + '.join(sorted(requirement))} added",
-                    pointer,
-                )
+        old_raw = old.spec.get("security", self.old.document.data.get("security"))
+        new_raw = new.spec.get("security", self.new.document.data.get("security"))
+        for change in security_changes(old_raw, new_raw):
+            self.add(change.rule, f"{new.label}: {change.message}", pointer, old=change.old, new=change.new)
 
     def _servers(self) -> None:
-        old_urls = _server_urls(self.old.document.data)
-        new_urls = _server_urls(self.new.document.data)
-        if not old_urls or old_urls == new_urls:
-            return
-        old_paths = {urlsplit(url).path.rstrip("/") for url in old_urls}
-        new_paths = {urlsplit(url).path.rstrip("/") for url in new_urls or ["/"]}
-        if new_paths and not (old_paths & new_paths):
-            self.add(
-                "api-base-path-changed",
-                f"base path {', '.join(sorted(old_paths)) or '/'} became {', '.join(sorted(new_paths)) or '/'}",
-                "/servers",
-                old=sorted(old_paths),
-                new=sorted(new_paths),
-            )
-            return
-        for url in old_urls:
-            if url not in new_urls:
-                self.add("api-server-removed", f"server {url} removed", "/servers", old=url)
-
-
-def _parameter_schema(parameter: Parameter) -> tuple[Any, str]:
-    if "schema" in parameter.spec:
-        return parameter.spec["schema"], f"{parameter.pointer}/schema"
-    content = parameter.spec.get("content")
-    if isinstance(content, dict) and content:
-        media, spec = next(iter(content.items()))
-        if isinstance(spec, dict) and "schema" in spec:
-            return spec["schema"], join_pointer(f"{parameter.pointer}/content", media) + "/schema"
-    return None, parameter.pointer
-
-
-def _body_context(side: str):  # type: ignore[no-untyped-def]
-    def context(issue: Incompatibility) -> str:
-        return f"{side}-body" if not issue.path else f"{side}-property"
-
-    return context
-
-
-def _match_media(media: str, content: dict[str, Any], *, exact_or_narrower: bool = False) -> str | None:
-    """The entry of ``content`` that serves ``media``: exact, or a wildcard that covers it."""
-    if media in content:
-        return media
-    base = media.split(";")[0].strip().lower()
-    for candidate in content:
-        if candidate.split(";")[0].strip().lower() == base:
-            return candidate
-    if exact_or_narrower:
-        return None
-    kind = base.split("/")[0]
-    for wildcard in (f"{kind}/*", "*/*"):
-        if wildcard in content:
-            return wildcard
-    return None
-
-
-def _match_status(status: str, responses: dict[str, Any]) -> str | None:
-    if status in responses:
-        return status
-    for key in responses:
-        if str(key) == status:
-            return key
-    wildcard = f"{status[0]}XX"
-    for key in responses:
-        if str(key).upper() == wildcard:
-            return key
-    if status.upper().endswith("XX"):
-        return None
-    return "default" if "default" in responses and not status.startswith("2") else None
-
-
-def _requirements(raw: Any) -> list[dict[str, set[str]]]:
-    if not isinstance(raw, list):
-        return []
-    return [
-        {name: set(scopes or []) for name, scopes in requirement.items()}
-        for requirement in raw
-        if isinstance(requirement, dict)
-    ]
-
-
-def _server_urls(data: Any) -> list[str]:
-    servers = data.get("servers") if isinstance(data, dict) else None
-    if not isinstance(servers, list):
-        return []
-    return [
-        server["url"] for server in servers if isinstance(server, dict) and isinstance(server.get("url"), str)
-    ]
-
-
-def _properties(schema: dict[str, Any], side: Side) -> dict[str, Any]:
-    props = dict(schema.get("properties") or {}) if isinstance(schema.get("properties"), dict) else {}
-    for part in schema.get("allOf") or []:
-        part, _ = side.resolver.deref(part)
-        if isinstance(part, dict) and isinstance(part.get("properties"), dict):
-            props.update(part["properties"])
-    return props
+        for change in server_changes(self.old.document.data, self.new.document.data):
+            self.add(change.rule, change.message, "/servers", old=change.old, new=change.new)
