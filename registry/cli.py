@@ -6,8 +6,6 @@ or input that cannot be read (one line on stderr).
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -16,22 +14,18 @@ from typing import Annotated
 import orjson
 import typer
 
-from stockplane.errors import DocumentError, UsageError
+from stockplane.errors import UsageError
 from stockplane.settings import get_settings
 
 from .diff.catalogue import RULES
 from .diff.compatibility import Mode
-from .diff.engine import DiffOptions, diff_contracts
 from .diff.findings import Severity
+from .gate import GateOptions, check_files, compare, publish
 from .kinds import detect_kind
-from .loading import Document
-from .reports import FORMATS, render
-from .reports.markdown import render_markdown
+from .reports import FORMATS
 from .rules_doc import render_rules_markdown
 from .sources import open_side
-from .structure import structural_problems
 from .validation import validate_document
-from .waivers import apply_waivers, load_waivers
 
 app = typer.Typer(
     help="Validate API and event contracts and detect breaking changes between versions.",
@@ -64,6 +58,62 @@ class FailOn(StrEnum):
 
 OutputFormat = StrEnum("OutputFormat", {name: name for name in FORMATS})  # type: ignore[misc]
 
+# Options shared by `diff` and `check`.
+KindArg = Annotated[KindOption, typer.Option(help="Document kind; auto detects `openapi:` or a JSON Schema.")]
+ModeArg = Annotated[
+    Mode,
+    typer.Option(
+        case_sensitive=False,
+        help="Compatibility mode for event schemas. OpenAPI always protects existing clients: requests are read by the new version, responses by old clients.",
+    ),
+]
+PolicyArg = Annotated[
+    PolicyOption,
+    typer.Option(
+        help="strict: open content models are taken literally; lenient: adding an optional property is compatible."
+    ),
+]
+FormatArg = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]  # type: ignore[valid-type]
+FailOnArg = Annotated[FailOn, typer.Option(help="Exit 1 when a finding at or above this severity remains.")]
+IgnoreArg = Annotated[
+    Path | None, typer.Option(help="YAML file of waivers: {rule, location, reason, expires}.")
+]
+OutputArg = Annotated[
+    Path | None, typer.Option(help="Write the report to this file instead of standard output.")
+]
+DeprecationArg = Annotated[
+    int, typer.Option(min=0, help="Minimum notice between deprecation and x-sunset, in days.")
+]
+ValidateArg = Annotated[
+    Validation,
+    typer.Option(
+        "--validate",
+        help="Check documents first: full (against the specification), basic (the structure the diff relies on; fast) or auto (full up to STOCKPLANE_REGISTRY__FULL_VALIDATION_MAX_BYTES, 1 MiB by default).",
+    ),
+]
+ColorArg = Annotated[
+    bool | None,
+    typer.Option("--color/--no-color", help="Colour the text output (default: when writing to a terminal)."),
+]
+
+
+def _gate(
+    kind: KindOption,
+    mode: Mode,
+    policy: PolicyOption,
+    deprecation_days: int,
+    validate: Validation,
+    ignore: Path | None,
+) -> GateOptions:
+    return GateOptions(kind.value, mode, policy.value, deprecation_days, validate.value, ignore)  # type: ignore[arg-type]
+
+
+def _finish(report, output_format: str, fail_on: FailOn, output: Path | None, color: bool | None) -> None:  # type: ignore[no-untyped-def]
+    threshold = None if fail_on is FailOn.never else Severity(fail_on.value)
+    use_color = color if color is not None else (output is None and sys.stdout.isatty())
+    publish(report, output_format, fail_on=threshold, output=output, color=use_color)
+    raise typer.Exit(1 if report.fails(threshold) else 0)
+
 
 @app.command()
 def diff(
@@ -72,52 +122,20 @@ def diff(
         typer.Argument(help="The old version: a file, or GITREV:path (e.g. origin/main:api/openapi.yaml)."),
     ],
     new: Annotated[str, typer.Argument(help="The new version: a file, or GITREV:path.")],
-    kind: Annotated[
-        KindOption, typer.Option(help="Document kind; auto detects `openapi:` or a JSON Schema.")
-    ] = KindOption.auto,
-    mode: Annotated[
-        Mode,
-        typer.Option(
-            case_sensitive=False,
-            help="Compatibility mode for event schemas (OpenAPI always protects existing clients: requests BACKWARD, responses FORWARD).",
-        ),
-    ] = Mode.BACKWARD,
-    policy: Annotated[
-        PolicyOption,
-        typer.Option(
-            help="strict: open content models are taken literally; lenient: adding an optional property is compatible."
-        ),
-    ] = PolicyOption.lenient,
-    output_format: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = "text",  # type: ignore[assignment,valid-type]
-    fail_on: Annotated[
-        FailOn, typer.Option(help="Exit 1 when a finding at or above this severity remains.")
-    ] = FailOn.error,
-    ignore: Annotated[
-        Path | None, typer.Option(help="YAML file of waivers: {rule, location, reason, expires}.")
-    ] = None,
-    output: Annotated[
-        Path | None, typer.Option(help="Write the report to this file instead of standard output.")
-    ] = None,
-    deprecation_days: Annotated[
-        int, typer.Option(min=0, help="Minimum notice between deprecation and x-sunset, in days.")
-    ] = 90,
+    kind: KindArg = KindOption.auto,
+    mode: ModeArg = Mode.BACKWARD,
+    policy: PolicyArg = PolicyOption.lenient,
+    output_format: FormatArg = "text",  # type: ignore[assignment]
+    fail_on: FailOnArg = FailOn.error,
+    ignore: IgnoreArg = None,
+    output: OutputArg = None,
+    deprecation_days: DeprecationArg = 90,
     earlier: Annotated[
         list[str] | None,
         typer.Option(help="Earlier versions, oldest first, for the *_TRANSITIVE modes (repeatable)."),
     ] = None,
-    validate: Annotated[
-        Validation,
-        typer.Option(
-            "--validate",
-            help="Check both documents first: full (against the specification), basic (the structure the diff relies on, fast) or auto (full up to STOCKPLANE_REGISTRY__FULL_VALIDATION_MAX_BYTES, 1 MiB by default).",
-        ),
-    ] = Validation.auto,
-    color: Annotated[
-        bool | None,
-        typer.Option(
-            "--color/--no-color", help="Colour the text output (default: when writing to a terminal)."
-        ),
-    ] = None,
+    validate: ValidateArg = Validation.auto,
+    color: ColorArg = None,
 ) -> None:
     """Report the breaking changes from OLD to NEW.
 
@@ -127,46 +145,46 @@ def diff(
       stockplane contracts diff origin/main:api/openapi.yaml api/openapi.yaml --format github
       stockplane contracts diff v1.json v2.json --mode FULL_TRANSITIVE --earlier v0.json
     """
-    settings = get_settings().registry
-    if earlier and not mode.transitive:
-        raise UsageError(f"--earlier is only used by the *_TRANSITIVE modes, not {mode.value}")
-    today = dt.date.today()
-    old_side = open_side(old, settings)
-    new_side = open_side(new, settings)
-    earlier_sides = [open_side(spec, settings) for spec in earlier or []]
-    options = DiffOptions(
-        kind=kind.value,
-        mode=mode,
-        policy=policy.value,
-        deprecation_days=deprecation_days,
-        today=today,
-        budget=settings.comparison_budget,
-    )
-    for side in (old_side, *earlier_sides, new_side):
-        full = validate is Validation.full or (
-            validate is Validation.auto and side.document.size <= settings.full_validation_max_bytes
-        )
-        _require_valid(side.document, kind.value, full=full)
-    report = diff_contracts(old_side, new_side, options, earlier=earlier_sides)
-    if ignore is not None:
-        report.findings = apply_waivers(
-            report.findings, load_waivers(ignore), source=str(ignore), today=today
-        )
-    threshold = None if fail_on is FailOn.never else Severity(fail_on.value)
-    use_color = color if color is not None else (output is None and sys.stdout.isatty())
-    text = render(report, output_format.value, fail_on=threshold, color=use_color)
-    _emit(text, output)
-    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
-    if output_format.value == "github" and summary_file:
-        with open(summary_file, "a", encoding="utf-8") as handle:
-            handle.write(render_markdown(report, threshold))
-    raise typer.Exit(1 if report.fails(threshold) else 0)
+    options = _gate(kind, mode, policy, deprecation_days, validate, ignore)
+    report = compare(old, new, options, get_settings().registry, earlier=earlier or [])
+    _finish(report, output_format.value, fail_on, output, color)
+
+
+@app.command()
+def check(
+    files: Annotated[list[str], typer.Argument(help="Contract files in the working tree.")],
+    base: Annotated[
+        str, typer.Option(help="Git revision to compare against (a branch, tag or commit).")
+    ] = "HEAD",
+    kind: KindArg = KindOption.auto,
+    mode: ModeArg = Mode.BACKWARD,
+    policy: PolicyArg = PolicyOption.lenient,
+    output_format: FormatArg = "text",  # type: ignore[assignment]
+    fail_on: FailOnArg = FailOn.error,
+    ignore: IgnoreArg = None,
+    output: OutputArg = None,
+    deprecation_days: DeprecationArg = 90,
+    validate: ValidateArg = Validation.auto,
+    color: ColorArg = None,
+) -> None:
+    """Compare each FILE with its version at --base; new files are only validated.
+
+    This is the pre-commit hook and the one-line CI gate for a repository of contracts.
+
+    \b
+    Examples:
+      stockplane contracts check api/openapi.yaml events/*.json --base origin/main
+      stockplane contracts check api/openapi.yaml --format sarif --output contracts.sarif
+    """
+    options = _gate(kind, mode, policy, deprecation_days, validate, ignore)
+    report = check_files(files, base, options, get_settings().registry)
+    _finish(report, output_format.value, fail_on, output, color)
 
 
 @app.command()
 def validate(
     file: Annotated[str, typer.Argument(help="The document: a file, or GITREV:path.")],
-    kind: Annotated[KindOption, typer.Option(help="Document kind; auto detects it.")] = KindOption.auto,
+    kind: KindArg = KindOption.auto,
     output_format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
 ) -> None:
     """Check a document: OpenAPI 3.0/3.1 against its specification, a JSON Schema against its metaschema.
@@ -175,8 +193,7 @@ def validate(
     """
     if output_format not in ("text", "json"):
         raise UsageError(f"--format must be text or json, not {output_format!r}")
-    side = open_side(file, get_settings().registry)
-    document = side.document
+    document = open_side(file, get_settings().registry).document
     found = detect_kind(document.data, document.source, kind.value)
     problems = validate_document(document, found)
     if output_format == "json":
@@ -210,53 +227,19 @@ def rules(
     if output_format == "markdown":
         typer.echo(render_rules_markdown(), nl=False)
     elif output_format == "json":
-        typer.echo(
-            orjson.dumps(
-                [
-                    {
-                        "id": r.id,
-                        "severity": r.severity.value,
-                        "group": r.group,
-                        "summary": r.summary,
-                        "example": r.example,
-                    }
-                    for r in RULES.values()
-                ],
-                option=orjson.OPT_INDENT_2,
-            ).decode()
-        )
+        listing = [
+            {
+                "id": r.id,
+                "severity": r.severity.value,
+                "group": r.group,
+                "summary": r.summary,
+                "example": r.example,
+            }
+            for r in RULES.values()
+        ]
+        typer.echo(orjson.dumps(listing, option=orjson.OPT_INDENT_2).decode())
     elif output_format == "text":
         for rule in RULES.values():
             typer.echo(f"{rule.severity.value:<8} {rule.id:<55} {rule.summary}")
     else:
         raise UsageError(f"--format must be text, markdown or json, not {output_format!r}")
-
-
-def _require_valid(document: Document, requested_kind: str, *, full: bool) -> None:
-    """A diff of an invalid document would be guesswork: refuse it as bad input."""
-    found = detect_kind(document.data, document.source, requested_kind)
-    problems = validate_document(document, found) if full else structural_problems(document, found)
-    if problems:
-        first = problems[0]
-        more = (
-            f" (and {len(problems) - 1} more; see `stockplane contracts validate`)"
-            if len(problems) > 1
-            else ""
-        )
-        raise DocumentError(
-            document.source,
-            f"is not a valid {found} document: {first.pointer or '/'}: {first.message}{more}",
-            line=first.line,
-        )
-
-
-def _emit(text: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(text)
-        return
-    temporary = output.with_name(f".{output.name}.tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(output)
-    except OSError as exc:
-        raise UsageError(f"cannot write {output}: {exc.strerror or exc}") from None

@@ -324,3 +324,41 @@ def test_large_documents_get_the_basic_structural_check(
     result = cli("contracts", "diff", lax, broken)
     assert result.code == 2
     assert "a parameter needs a 'name' and an 'in'" in result.stderr
+
+
+def test_check_compares_each_file_with_the_base_revision(
+    cli, git_repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    event_v1 = {"type": "object", "properties": {"qty": {"type": "integer"}}}
+    repo = git_repo({"api/openapi.yaml": V1.read_text(), "events/stock.json": json.dumps(event_v1)})
+    monkeypatch.chdir(repo)
+    clean = cli("contracts", "check", "api/openapi.yaml", "events/stock.json")
+    assert clean.code == 0, clean.stderr
+    (repo / "api" / "openapi.yaml").write_text(V2.read_text())
+    (repo / "events" / "stock.json").write_text(
+        json.dumps({"type": "object", "properties": {"qty": {"type": "string"}}})
+    )
+    (repo / "events" / "new.json").write_text('{"type": "object"}')
+    result = cli(
+        "contracts", "check", "api/openapi.yaml", "events/stock.json", "events/new.json", "--format", "json"
+    )
+    assert result.code == 1, result.stderr
+    report = json.loads(result.stdout)
+    files = {f["location"]["file"] for f in report["findings"]}
+    assert files == {"api/openapi.yaml", "events/stock.json"}
+    assert report["kind"] == "mixed"
+    junit = ET.fromstring(
+        cli("contracts", "check", "api/openapi.yaml", "events/stock.json", "--format", "junit").stdout
+    )
+    failed = {case.get("name") for case in junit.findall("testcase") if case.find("failure") is not None}
+    assert {"schema-type-changed", "request-parameter-became-required"} <= failed
+
+
+def test_check_validates_new_files_and_needs_one(cli, git_repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = git_repo({"README": "x"})
+    monkeypatch.chdir(repo)
+    (repo / "bad.json").write_text('{"type": "strang"}')
+    result = cli("contracts", "check", "bad.json")
+    assert result.code == 2
+    assert "not a valid jsonschema document" in result.stderr
+    assert cli("contracts", "check").code == 2

@@ -53,11 +53,14 @@ class _OpenApiDiff:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def add(
-        self, rule: str, message: str, pointer: str, *, in_old: bool = False, old: Any = None, new: Any = None
-    ) -> None:
-        side = self.old if in_old else self.new
-        location = Location(pointer, side.document.source, side.document.line_of(pointer))
+    def add(self, rule: str, message: str, pointer: str, *, old: Any = None, new: Any = None) -> None:
+        """Record a finding, located in the new document.
+
+        A removal keeps its old pointer and points at the line of the deepest part of it
+        that the new document still has, so CI annotations land in a real file.
+        """
+        document = self.new.document
+        location = Location(pointer, document.source, document.line_of(pointer))
         self.findings.append(Finding(rule, RULES[rule].severity, message, location, old, new))
 
     def schemas(self, writer: Side, w: Any, wp: str, reader: Side, r: Any, rp: str) -> list[Incompatibility]:
@@ -95,7 +98,7 @@ class _OpenApiDiff:
                     continue
                 if new_op is None:
                     rule = removal_rule(old_op.spec, "api", self.today)
-                    self.add(rule, f"{old_op.label}: operation removed", old_op.pointer, in_old=True)
+                    self.add(rule, f"{old_op.label}: operation removed", old_op.pointer)
                 else:
                     self._operation(old_op, new_op)
             for method, new_op in new_methods.items():
@@ -123,7 +126,7 @@ class _OpenApiDiff:
             "api-path-removed",
         ):
             if rule in rules:
-                self.add(rule, f"{path}: path removed", join_pointer("/paths", path), in_old=True)
+                self.add(rule, f"{path}: path removed", join_pointer("/paths", path))
                 return
 
     def _path_renamed(self, old_methods: dict[str, Operation], new_methods: dict[str, Operation]) -> None:
@@ -208,7 +211,6 @@ class _OpenApiDiff:
                     rule,
                     f"{new.label}: {old_param.location} parameter `{old_param.name}` removed",
                     old_param.pointer,
-                    in_old=True,
                 )
             else:
                 self._parameter(new, old_param, new_param)
@@ -310,7 +312,6 @@ class _OpenApiDiff:
                 "request-body-removed",
                 f"{new.label}: request body removed",
                 f"{old.pointer}/requestBody",
-                in_old=True,
             )
             return
         if new_body.get("required") is True and old_body.get("required") is not True:
@@ -374,7 +375,6 @@ class _OpenApiDiff:
                     rule,
                     f"{new.label}: response {status} removed",
                     join_pointer(f"{old.pointer}/responses", status),
-                    in_old=True,
                     old=str(status),
                 )
                 continue
