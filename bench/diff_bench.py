@@ -49,6 +49,13 @@ print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_m
 """
 
 
+class _NoAliasDumper(yaml.CSafeDumper):
+    """Hand-written specs share schemas with $ref, not YAML anchors; dump them that way."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+
 def run(script: str, *args: str) -> list[str]:
     completed = subprocess.run(
         [sys.executable, "-c", script, *args], capture_output=True, text=True, check=True
@@ -90,7 +97,7 @@ def main() -> None:
             files[f"{name}.json"] = Path(folder, f"{name}.json")
             files[f"{name}.json"].write_text(json.dumps(document, indent=2))
             files[f"{name}.yaml"] = Path(folder, f"{name}.yaml")
-            files[f"{name}.yaml"].write_text(yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False))
+            files[f"{name}.yaml"].write_text(yaml.dump(document, Dumper=_NoAliasDumper, sort_keys=False))
         print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
         for fmt in ("json", "yaml"):
             a, b = str(files[f"old.{fmt}"]), str(files[f"new.{fmt}"])

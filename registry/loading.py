@@ -24,6 +24,7 @@ from .lines import JsonLineLocator, LineLocator, YamlLineLocator, join_pointer
 
 __all__ = ["Document", "LoadWarning", "check_size", "load_document", "load_text"]
 
+_ANCHOR = re.compile(r"(?:^|[\s\[{,:-])&[^\s\[\]{},]+", re.MULTILINE)
 _NUMBER_TAGS = frozenset({"tag:yaml.org,2002:float", "tag:yaml.org,2002:int"})
 _VERSION_KEY = re.compile(r"(?:^|_)version$|^openapi$|^swagger$", re.IGNORECASE)
 
@@ -148,21 +149,20 @@ def _check_shape(document: Document, max_depth: int) -> None:
     """
     finished: dict[int, tuple[int, int]] = {}
     on_path: set[int] = set()
-    stack: list[tuple[Any, bool]] = [(document.data, False)]
+    stack: list[tuple[Any, list[Any] | None]] = [(document.data, None)]
     while stack:
-        node, children_done = stack.pop()
+        node, children = stack.pop()
         key = id(node)
-        children = [
-            c for c in (node.values() if isinstance(node, dict) else node) if isinstance(c, (dict, list))
-        ]
-        if not children_done:
+        if children is None:
             if key in finished:
                 continue
             if key in on_path:
                 raise DocumentError(document.source, "has a YAML alias that contains itself")
             on_path.add(key)
-            stack.append((node, True))
-            stack.extend((child, False) for child in children if id(child) not in finished)
+            values = node.values() if isinstance(node, dict) else node
+            children = [c for c in values if isinstance(c, (dict, list))]
+            stack.append((node, children))
+            stack.extend((child, None) for child in children if id(child) not in finished)
             continue
         depth = 1 + max((finished[id(c)][0] for c in children), default=0)
         size = 1 + len(node) + sum(finished[id(c)][1] for c in children)
@@ -241,13 +241,7 @@ class _ContractLoader(yaml.CSafeLoader):
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.line_table: dict[int, tuple[int, dict[Any, int] | list[int]]] = {}
-        self.aliased = False
         self.load_warnings: list[tuple[int, dict[str, Any], str, str]] = []
-
-    def construct_object(self, node, deep=False):  # type: ignore[no-untyped-def]
-        if node in self.constructed_objects:
-            self.aliased = True  # an alias: the data is a graph, not a tree
-        return super().construct_object(node, deep=deep)
 
     def construct_contract_mapping(self, node: MappingNode):  # type: ignore[no-untyped-def]
         data: dict[str, Any] = {}
@@ -314,7 +308,8 @@ def _load_yaml(text: str, source: str) -> tuple[Document, bool]:
         for line, container, key, value in loader.load_warnings
     ]
     document = Document(data=data, source=source, format="yaml", locator=locator, warnings=warnings)
-    return document, loader.aliased
+    # Aliases need anchors; without an `&name` the data is certainly a tree.
+    return document, _ANCHOR.search(text) is not None
 
 
 def _pointer_of(data: Any, container: Any, key: str) -> str:
