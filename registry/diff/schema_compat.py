@@ -321,6 +321,10 @@ class SchemaReader(StructureChecks):
         if r_values is not None:
             keyword = "const" if "const" in r and "enum" not in r else "enum"
             if w_values is None:
+                w_types = types_of(w)
+                r_types = types_of(r)
+                if w_types and r_types is not None and not overlaps(w_types, r_types):
+                    return type_issues(w_types, r_types, w, wp, r, rp)  # say "type", not "enum"
                 if w.get("type") in ("boolean", "null") and keyword == "enum":
                     w_values = [True, False] if w["type"] == "boolean" else [None]
                 else:

@@ -520,3 +520,14 @@ def test_removing_a_security_alternative_breaks_its_clients() -> None:
     new["security"] = [{"oauth": []}]
     rules = {f.rule for f in diff(old, new)}
     assert "api-security-requirement-removed" in rules
+
+
+def test_wrapping_a_request_property_in_a_nullable_union_is_compatible() -> None:
+    old = base()
+    new = copy.deepcopy(old)
+    props = at(new, *RESERVATION)["properties"]
+    props["channel"] = {"oneOf": [{"type": "null"}, props["channel"]]}
+    props["sku"] = {"type": ["string", "null"], "maxLength": 40}
+    assert diff(old, new) == []
+    rules = {f.rule for f in diff(new, old)}
+    assert rules == {"request-property-became-not-nullable"}

@@ -66,10 +66,16 @@ def match_status(status: str, responses: dict[str, Any]) -> str | None:
     return "default" if "default" in responses and not status.startswith("2") else None
 
 
-def properties_of(schema: dict[str, Any], side: Side) -> dict[str, Any]:
-    props = dict(schema.get("properties") or {}) if isinstance(schema.get("properties"), dict) else {}
-    for part in schema.get("allOf") or []:
-        part, _ = side.resolver.deref(part)
-        if isinstance(part, dict) and isinstance(part.get("properties"), dict):
-            props.update(part["properties"])
+def properties_of(schema: dict[str, Any], side: Side, depth: int = 0) -> dict[str, Any]:
+    """Properties a schema may carry, including those of its allOf, anyOf and oneOf parts
+    (so wrapping a schema in ``oneOf: [null, X]`` does not look like removing X's properties)."""
+    props = dict(schema["properties"]) if isinstance(schema.get("properties"), dict) else {}
+    if depth > 8:
+        return props
+    for keyword in ("allOf", "anyOf", "oneOf"):
+        for part in schema.get(keyword) or []:
+            part, _ = side.resolver.deref(part)
+            if isinstance(part, dict):
+                for name, value in properties_of(part, side, depth + 1).items():
+                    props.setdefault(name, value)
     return props
