@@ -530,4 +530,4 @@ def test_wrapping_a_request_property_in_a_nullable_union_is_compatible() -> None
     props["sku"] = {"type": ["string", "null"], "maxLength": 40}
     assert diff(old, new) == []
     rules = {f.rule for f in diff(new, old)}
-    assert rules == {"request-property-became-not-nullable"}
+    assert rules == {"request-property-became-not-nullable", "api-major-version-required"}
