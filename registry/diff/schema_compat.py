@@ -63,10 +63,14 @@ class SchemaReader(StructureChecks):
         policy: Policy = "lenient",
         budget: int = 300_000,
         max_depth: int = 64,
+        absent_flag: str | None = None,
     ) -> None:
         self.writer = writer
         self.reader = reader
         self.policy = policy
+        # Properties marked with this flag never travel in this direction (OpenAPI:
+        # readOnly ones are not in requests, writeOnly ones not in responses).
+        self.absent_flag = absent_flag
         self._budget_per_check = budget
         self._budget = budget
         self._max_depth = max_depth
@@ -82,7 +86,13 @@ class SchemaReader(StructureChecks):
 
     def swapped(self) -> SchemaReader:
         """The same comparison with writer and reader documents exchanged (for ``not``)."""
-        other = SchemaReader(self.reader, self.writer, policy=self.policy, budget=max(self._budget, 0))
+        other = SchemaReader(
+            self.reader,
+            self.writer,
+            policy=self.policy,
+            budget=max(self._budget, 0),
+            absent_flag=self.absent_flag,
+        )
         other._depth = self._depth
         return other
 

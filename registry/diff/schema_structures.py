@@ -26,6 +26,7 @@ class StructureChecks:
     """
 
     policy: str
+    absent_flag: str | None
 
     def _array_issues(self, w: dict[str, Any], wp: str, r: dict[str, Any], rp: str) -> list[Incompatibility]:
         issues = bound_issues(w, wp, r, rp, "minItems", "maxItems", "min-items", "max-items")
@@ -111,10 +112,11 @@ class StructureChecks:
             open_default if "patternProperties" not in w or open_default else False,
         )
         r_extra = r.get("additionalProperties", True)
+        absent = self._absent_properties(w_props, r_props)
         for name in {**w_props, **r_props}:
             ws, wsp = schema_for(name, w_props, w_patterns, w_extra, wp)
             rs, rsp = schema_for(name, r_props, r_patterns, r_extra, rp)
-            if ws is False:
+            if ws is False or name in absent:
                 continue
             token = f".{name}"
             if rs is False:
@@ -181,7 +183,7 @@ class StructureChecks:
                     r_extra,
                     f"{rp}/additionalProperties",
                 )
-        issues += required_issues(w, wp, r, rp, w_props)
+        issues += [i for i in required_issues(w, wp, r, rp, w_props) if i.path[1:] not in absent]
         issues += self._dependency_issues(w, wp, r, rp)
         if "propertyNames" in r:
             if "propertyNames" in w:
@@ -203,6 +205,19 @@ class StructureChecks:
                     )
                 )
         return issues
+
+    def _absent_properties(self, w_props: dict[str, Any], r_props: dict[str, Any]) -> set[str]:
+        """Names flagged (e.g. ``readOnly`` for requests) on either side: never sent."""
+        flag = self.absent_flag
+        if flag is None:
+            return set()
+        absent = set()
+        for props, resolver in ((w_props, self.writer), (r_props, self.reader)):  # type: ignore[attr-defined]
+            for name, schema in props.items():
+                schema, _ = resolver.deref(schema)
+                if isinstance(schema, dict) and schema.get(flag) is True:
+                    absent.add(name)
+        return absent
 
     def _dependency_issues(
         self, w: dict[str, Any], wp: str, r: dict[str, Any], rp: str

@@ -531,3 +531,31 @@ def test_wrapping_a_request_property_in_a_nullable_union_is_compatible() -> None
     assert diff(old, new) == []
     rules = {f.rule for f in diff(new, old)}
     assert rules == {"request-property-became-not-nullable", "api-major-version-required"}
+
+
+def test_read_only_request_and_write_only_response_properties_are_ignored() -> None:
+    old = base()
+    at(old, *RESERVATION)["properties"]["reservedAt"] = {"type": "string", "readOnly": True, "maxLength": 30}
+    at(old, *STOCK)["pin"] = {"type": "string", "writeOnly": True, "enum": ["a", "b"]}
+    new = copy.deepcopy(old)
+    at(new, *RESERVATION)["properties"]["reservedAt"]["maxLength"] = 10  # never sent by clients
+    at(new, *STOCK)["pin"].pop("enum")  # never sent to clients
+    assert diff(old, new) == []
+    at(new, *RESERVATION)["properties"]["reservedAt"].pop("readOnly")
+    assert "request-property-max-length-decreased" in {f.rule for f in diff(old, new)}
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("1", (1, 0, 0, "")),
+        ("v2.1", (2, 1, 0, "")),
+        ("1.2.3-rc.1", (1, 2, 3, "rc.1")),
+        ("2024-01", None),
+        ("latest", None),
+    ],
+)
+def test_version_parsing(text: str, parsed: tuple | None) -> None:
+    from registry.diff.openapi import parse_version
+
+    assert parse_version(text) == parsed

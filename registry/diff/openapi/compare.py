@@ -67,7 +67,11 @@ class _OpenApiDiff:
         engine = self._readers.get(writer is self.old)
         if engine is None:
             engine = SchemaReader(
-                writer.resolver, reader.resolver, policy=self.options.policy, budget=self.options.budget
+                writer.resolver,
+                reader.resolver,
+                policy=self.options.policy,
+                budget=self.options.budget,
+                absent_flag="readOnly" if writer is self.old else "writeOnly",
             )
             self._readers[writer is self.old] = engine
         return compare_schemas(

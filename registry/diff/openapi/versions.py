@@ -12,7 +12,7 @@ from ..findings import Finding, Location, Severity
 __all__ = ["parse_version", "version_findings"]
 
 _SEMVER = re.compile(
-    r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$"
+    r"^v?(0|[1-9]\d*)(?:\.(0|[1-9]\d*))?(?:\.(0|[1-9]\d*))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$"
 )
 _ADDITIONS = frozenset(
     {
@@ -27,12 +27,13 @@ _ADDITIONS = frozenset(
 
 
 def parse_version(text: str) -> tuple[int, int, int, str] | None:
-    """``(major, minor, patch, prerelease)``; ``1.2`` reads as ``1.2.0``; None if not semver."""
+    """``(major, minor, patch, prerelease)``; ``1.2`` reads as ``1.2.0`` and ``v2`` as
+    ``2.0.0``; None if not a semantic version."""
     match = _SEMVER.match(text.strip())
     if not match:
         return None
     major, minor, patch, pre = match.groups()
-    return int(major), int(minor), int(patch or 0), pre or ""
+    return int(major), int(minor or 0), int(patch or 0), pre or ""
 
 
 def _order(version: tuple[int, int, int, str]) -> tuple[int, int, int, int, str]:
