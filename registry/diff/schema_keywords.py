@@ -199,9 +199,14 @@ def bound_issues(
     return issues
 
 
+_MATCH_ANYTHING = frozenset({".*", "^.*$", "^.*", ".*$", "^(.*)$", "(.*)", "[\\s\\S]*", "^[\\s\\S]*$"})
+"""Patterns that match every string (``.`` does not match a newline, but by convention
+``.*`` is written to mean "anything")."""
+
+
 def string_issues(w: dict[str, Any], wp: str, r: dict[str, Any], rp: str) -> list[Incompatibility]:
     issues = bound_issues(w, wp, r, rp, "minLength", "maxLength", "min-length", "max-length")
-    if "pattern" in r and r["pattern"] != w.get("pattern"):
+    if "pattern" in r and r["pattern"] != w.get("pattern") and r["pattern"] not in _MATCH_ANYTHING:
         kind = "pattern-set" if "pattern" not in w else "pattern"
         issues.append(
             Incompatibility(

@@ -322,11 +322,6 @@ BREAKING: list[tuple[str, Mutation, str]] = [
         lambda s: at(s, "paths", "/reservations", "post")["security"][0]["oauth"].append("stock:admin"),
         "api-security-scope-added",
     ),
-    (
-        "base path changed",
-        lambda s: s.update(servers=[{"url": "https://api.example.com/inventory/v2"}]),
-        "api-base-path-changed",
-    ),
     ("version went backwards", lambda s: bump(s, "1.3.9"), "api-version-decreased"),
     (
         "deprecated operation removed before sunset",
@@ -362,6 +357,23 @@ def test_breaking_change_is_reported(name: str, mutate: Mutation, rule: str) -> 
 
 
 NOT_BREAKING: list[tuple[str, Mutation, set[str]]] = [
+    (
+        "base path changed is a warning",
+        lambda s: s.update(servers=[{"url": "https://api.example.com/inventory/v2"}]),
+        {"api-base-path-changed"},
+    ),
+    (
+        "response media type made more specific",
+        lambda s: at(s, *STOCK_GET)["responses"]["200"].update(
+            content={"application/json": at(s, *STOCK_GET)["responses"]["200"]["content"]["application/*"]}
+        ),
+        set(),
+    ),
+    (
+        "pattern relaxed to match anything",
+        lambda s: at(s, *STOCK_GET)["parameters"][0]["schema"].update(pattern=".*"),
+        set(),
+    ),
     ("nothing changed", lambda s: None, set()),
     (
         "path added",
@@ -455,6 +467,9 @@ def test_compatible_change_is_not_an_error(name: str, mutate: Mutation, rules: s
     old = base()
     if name == "draft operation removed":
         old["paths"]["/legacy"]["get"]["x-stability-level"] = "draft"
+    if name == "response media type made more specific":
+        response = at(old, *STOCK_GET)["responses"]["200"]
+        response["content"] = {"application/*": response["content"]["application/json"]}
     if name == "deprecated path removed after sunset":
         old["paths"]["/legacy"]["get"].update({"deprecated": True, "x-sunset": "2026-01-01"})
     new = copy.deepcopy(old)
@@ -560,3 +575,66 @@ def test_version_parsing(text: str, parsed: tuple | None) -> None:
     from registry.diff.openapi import parse_version
 
     assert parse_version(text) == parsed
+
+
+@pytest.mark.parametrize(
+    ("change", "rule"),
+    [
+        (lambda p: p["schema"].update(default="DC1"), "request-parameter-default-value-changed"),
+        (
+            lambda p: p.update(deprecated=True, **{"x-sunset": "2026-06-15"}),
+            "request-parameter-sunset-date-too-small",
+        ),
+        (
+            lambda p: p.update(deprecated=True, **{"x-sunset": "whenever"}),
+            "request-parameter-invalid-sunset-date",
+        ),
+    ],
+)
+def test_parameter_defaults_and_deprecation(change: Mutation, rule: str) -> None:
+    old = base()
+    new = copy.deepcopy(old)
+    change(at(new, *STOCK_GET)["parameters"][0])
+    findings = {f.rule: f for f in diff(old, new)}
+    assert rule in findings
+    assert findings[rule].severity is Severity.ERROR
+
+
+def test_deleting_the_sunset_of_a_deprecated_operation_or_parameter() -> None:
+    old = base()
+    at(old, *STOCK_GET).update({"deprecated": True, "x-sunset": "2027-01-01"})
+    at(old, *STOCK_GET)["parameters"][0].update({"deprecated": True, "x-sunset": "2027-01-01"})
+    new = copy.deepcopy(old)
+    del at(new, *STOCK_GET)["x-sunset"]
+    del at(new, *STOCK_GET)["parameters"][0]["x-sunset"]
+    rules = {f.rule for f in diff(old, new)}
+    assert {"api-sunset-deleted", "request-parameter-sunset-deleted"} <= rules
+
+
+def test_stability_level_going_down_breaks_and_unknown_levels_are_reported() -> None:
+    old = base()
+    at(old, *STOCK_GET)["x-stability-level"] = "stable"
+    new = copy.deepcopy(old)
+    at(new, *STOCK_GET)["x-stability-level"] = "beta"
+    assert "api-stability-decreased" in {f.rule for f in diff(old, new)}
+    assert "api-stability-decreased" not in {f.rule for f in diff(new, old)}  # going up is fine
+    at(new, *STOCK_GET)["x-stability-level"] = "gold"
+    assert "api-invalid-stability-level" in {f.rule for f in diff(old, new)}
+
+
+def test_removing_a_deprecated_operation_with_an_unreadable_sunset_is_an_error() -> None:
+    old = base()
+    old["paths"]["/legacy"]["get"].update({"deprecated": True, "x-sunset": "soon"})
+    new = copy.deepcopy(old)
+    del new["paths"]["/legacy"]
+    assert "api-path-removed-before-sunset" in {f.rule for f in diff(old, new)}
+
+
+def test_removing_a_parameter_or_request_body_is_an_error() -> None:
+    old = base()
+    new = copy.deepcopy(old)
+    at(new, *STOCK_GET)["parameters"].pop(0)
+    del at(new, "paths", "/reservations", "post")["requestBody"]
+    findings = {f.rule: f.severity for f in diff(old, new)}
+    assert findings["request-parameter-removed-without-deprecation"] is Severity.ERROR
+    assert findings["request-body-removed"] is Severity.ERROR

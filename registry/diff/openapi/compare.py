@@ -18,7 +18,7 @@ from ..findings import Finding, Location
 from ..schema_compat import Incompatibility, Policy, SchemaReader
 from .deprecation import parse_sunset, removal_rule
 from .matching import body_context, match_media, match_status, parameter_schema, properties_of
-from .model import Operation, Parameter, operations
+from .model import STABILITY_LEVELS, Operation, Parameter, operations
 from .security import security_changes, server_changes
 
 __all__ = ["OpenApiOptions", "diff_openapi"]
@@ -148,7 +148,8 @@ class _OpenApiDiff:
     def _operation(self, old: Operation, new: Operation) -> None:
         if new.skipped:
             return
-        self._deprecation(old, new)
+        self._deprecation(old.spec, new.spec, "api", new.label, new.pointer)
+        self._stability(old, new)
         old_id, new_id = old.spec.get("operationId"), new.spec.get("operationId")
         if old_id and not new_id:
             self.add(
@@ -173,35 +174,72 @@ class _OpenApiDiff:
         self._responses(old, new)
         self._security(old, new)
 
-    def _deprecation(self, old: Operation, new: Operation) -> None:
-        if new.deprecated and not old.deprecated:
-            self.add("api-deprecated", f"{new.label}: deprecated", new.pointer)
-            self._sunset_notice(new.spec, new.label, new.pointer)
-        elif old.deprecated and not new.deprecated:
-            self.add("api-reactivated", f"{new.label}: no longer deprecated", new.pointer)
-        elif new.deprecated and new.spec.get("x-sunset") != old.spec.get("x-sunset"):
-            self._sunset_notice(new.spec, new.label, new.pointer)
+    def _deprecation(
+        self, old: dict[str, Any], new: dict[str, Any], prefix: str, label: str, pointer: str
+    ) -> None:
+        """Deprecation of an operation (``prefix`` "api") or parameter ("request-parameter")."""
+        was, now = old.get("deprecated") is True, new.get("deprecated") is True
+        if now and not was:
+            self.add(f"{prefix}-deprecated", f"{label}: deprecated", pointer)
+            self._sunset_notice(new, prefix, label, pointer)
+        elif was and not now:
+            self.add(f"{prefix}-reactivated", f"{label}: no longer deprecated", pointer)
+        elif now and new.get("x-sunset") != old.get("x-sunset"):
+            if "x-sunset" in old and "x-sunset" not in new:
+                self.add(
+                    f"{prefix}-sunset-deleted",
+                    f"{label}: the x-sunset date of a deprecated item was deleted",
+                    pointer,
+                    old=old["x-sunset"],
+                )
+            else:
+                self._sunset_notice(new, prefix, label, pointer)
 
-    def _sunset_notice(self, spec: dict[str, Any], label: str, pointer: str) -> None:
+    def _sunset_notice(self, spec: dict[str, Any], prefix: str, label: str, pointer: str) -> None:
         try:
             sunset = parse_sunset(spec.get("x-sunset"))
         except ValueError as exc:
             self.add(
-                "api-invalid-sunset-date", f"{label}: {exc}", f"{pointer}/x-sunset", new=spec.get("x-sunset")
+                f"{prefix}-invalid-sunset-date",
+                f"{label}: {exc}",
+                f"{pointer}/x-sunset",
+                new=spec.get("x-sunset"),
             )
             return
         if sunset is None:
             self.add(
-                "api-deprecated-without-sunset", f"{label}: deprecated without an x-sunset date", pointer
+                f"{prefix}-deprecated-without-sunset",
+                f"{label}: deprecated without an x-sunset date",
+                pointer,
             )
             return
         notice = (sunset - self.today).days
         if notice < self.options.deprecation_days:
             self.add(
-                "api-sunset-date-too-small",
+                f"{prefix}-sunset-date-too-small",
                 f"{label}: sunset {sunset.isoformat()} gives {notice} days' notice, policy requires {self.options.deprecation_days}",
                 f"{pointer}/x-sunset",
                 new=sunset.isoformat(),
+            )
+
+    def _stability(self, old: Operation, new: Operation) -> None:
+        old_level, new_level = old.stability, new.stability
+        for level, op in ((old_level, old), (new_level, new)):
+            if level is not None and level not in STABILITY_LEVELS:
+                self.add(
+                    "api-invalid-stability-level",
+                    f"{op.label}: x-stability-level {level!r} is not one of {', '.join(STABILITY_LEVELS)}",
+                    new.pointer,
+                    new=level,
+                )
+                return
+        if old_level and new_level and STABILITY_LEVELS.index(new_level) < STABILITY_LEVELS.index(old_level):
+            self.add(
+                "api-stability-decreased",
+                f"{new.label}: stability went from {old_level} to {new_level}",
+                new.pointer,
+                old=old_level,
+                new=new_level,
             )
 
     # -- parameters ------------------------------------------------------------------------------
@@ -232,6 +270,8 @@ class _OpenApiDiff:
 
     def _parameter(self, op: Operation, old: Parameter, new: Parameter) -> None:
         label = f"{op.label}: {new.location} parameter `{new.name}`"
+        self._deprecation(old.spec, new.spec, "request-parameter", label, new.pointer)
+        self._default_value(old, new, label)
         old_required = old.spec.get("required") is True or old.location == "path"
         new_required = new.spec.get("required") is True or new.location == "path"
         if new_required and not old_required:
@@ -293,6 +333,27 @@ class _OpenApiDiff:
             context_of=lambda _: "request-parameter",
             prefix=f"{op.label}: ",
             name=lambda issue: new.name + issue.path,
+        )
+
+    def _default_value(self, old: Parameter, new: Parameter, label: str) -> None:
+        """Clients that omit an optional parameter get its default: changing it changes them."""
+        if new.spec.get("required") is True or new.location == "path":
+            return
+        old_schema, _ = self.old.resolver.deref(old.spec.get("schema"))
+        new_schema, _ = self.new.resolver.deref(new.spec.get("schema"))
+        missing = object()
+        old_default = old_schema.get("default", missing) if isinstance(old_schema, dict) else missing
+        new_default = new_schema.get("default", missing) if isinstance(new_schema, dict) else missing
+        if old_default == new_default:  # includes both missing
+            return
+        before = "none" if old_default is missing else repr(old_default)
+        after = "none" if new_default is missing else repr(new_default)
+        self.add(
+            "request-parameter-default-value-changed",
+            f"{label}: default {before} became {after}",
+            new.pointer,
+            old=None if old_default is missing else old_default,
+            new=None if new_default is missing else new_default,
         )
 
     # -- request bodies ----------------------------------------------------------------------------

@@ -28,7 +28,7 @@ def removal_rule(spec: dict[str, Any], prefix: str, today: dt.date) -> str:
     try:
         sunset = parse_sunset(spec.get("x-sunset"))
     except ValueError:
-        sunset = None
+        return f"{prefix}-removed-before-sunset"  # an unreadable sunset cannot have passed
     if sunset is not None and sunset > today:
         return f"{prefix}-removed-before-sunset"
     return f"{prefix}-removed"

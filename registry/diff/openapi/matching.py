@@ -43,6 +43,12 @@ def match_media(media: str, content: dict[str, Any], *, exact_or_narrower: bool 
         if candidate.split(";")[0].strip().lower() == base:
             return candidate
     if exact_or_narrower:
+        # a response that promised `application/*` may now name `application/json`
+        if base == "*/*":
+            return next(iter(content), None)
+        if base.endswith("/*"):
+            family = base[:-1]
+            return next((c for c in content if c.lower().startswith(family)), None)
         return None
     kind = base.split("/")[0]
     for wildcard in (f"{kind}/*", "*/*"):

@@ -15,6 +15,8 @@ __all__ = ["METHODS", "Operation", "Parameter", "operations", "path_key"]
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace", "query")
 _TEMPLATE = re.compile(r"\{[^}/]*\}")
 _SKIPPED_STABILITY = frozenset({"draft", "alpha"})
+STABILITY_LEVELS = ("draft", "alpha", "beta", "stable")
+"""``x-stability-level`` values from least to most stable."""
 
 
 def path_key(path: str) -> str:
@@ -53,6 +55,11 @@ class Operation:
     @property
     def deprecated(self) -> bool:
         return self.spec.get("deprecated") is True
+
+    @property
+    def stability(self) -> str | None:
+        level = self.spec.get("x-stability-level", self.path_item.get("x-stability-level"))
+        return str(level) if level is not None else None
 
     @property
     def skipped(self) -> bool:
