@@ -19,6 +19,7 @@ from stockplane.settings import get_settings
 
 from .diff.catalogue import RULES
 from .diff.compatibility import Mode
+from .diff.engine import DiffOptions
 from .diff.findings import Severity
 from .gate import GateOptions, check_files, compare, publish
 from .kinds import detect_kind
@@ -105,7 +106,10 @@ def _gate(
     validate: Validation,
     ignore: Path | None,
 ) -> GateOptions:
-    return GateOptions(kind.value, mode, policy.value, deprecation_days, validate.value, ignore)  # type: ignore[arg-type]
+    diff_options = DiffOptions(
+        kind=kind.value, mode=mode, policy=policy.value, deprecation_days=deprecation_days
+    )  # type: ignore[arg-type]
+    return GateOptions(diff_options, validate.value, ignore)
 
 
 def _finish(report, output_format: str, fail_on: FailOn, output: Path | None, color: bool | None) -> None:  # type: ignore[no-untyped-def]

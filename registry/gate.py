@@ -7,16 +7,14 @@ import datetime as dt
 import os
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from stockplane.errors import DocumentError, UsageError
 from stockplane.settings import RegistrySettings
 
-from .diff.compatibility import Mode
 from .diff.engine import DiffOptions, DiffReport, diff_contracts
 from .diff.findings import Severity
-from .diff.schema_vocab import Policy
 from .kinds import detect_kind
 from .loading import Document
 from .reports import render
@@ -31,33 +29,24 @@ __all__ = ["GateOptions", "check_files", "compare", "publish"]
 
 @dataclass(frozen=True)
 class GateOptions:
-    kind: str = "auto"
-    mode: Mode = Mode.BACKWARD
-    policy: Policy = "lenient"
-    deprecation_days: int = 90
+    """What to compare and how (``diff``), plus the gate's own steps around it."""
+
+    diff: DiffOptions = field(default_factory=DiffOptions)
     validation: str = "auto"  # auto | full | basic
     waivers: Path | None = None
-    today: dt.date | None = None
 
 
 def compare(
     old: str, new: str, options: GateOptions, settings: RegistrySettings, *, earlier: Sequence[str] = ()
 ) -> DiffReport:
     """Diff two documents named on the command line, after checking both are valid."""
-    if earlier and not options.mode.transitive:
-        raise UsageError(f"--earlier is only used by the *_TRANSITIVE modes, not {options.mode.value}")
-    today = options.today or dt.date.today()
+    if earlier and not options.diff.mode.transitive:
+        raise UsageError(f"--earlier is only used by the *_TRANSITIVE modes, not {options.diff.mode.value}")
+    today = options.diff.today or dt.date.today()
     sides = [open_side(spec, settings) for spec in (old, *earlier, new)]
     for side in sides:
         _require_valid(side.document, options, settings)
-    diff_options = DiffOptions(
-        kind=options.kind,
-        mode=options.mode,
-        policy=options.policy,
-        deprecation_days=options.deprecation_days,
-        today=today,
-        budget=settings.comparison_budget,
-    )
+    diff_options = replace(options.diff, today=today, budget=settings.comparison_budget)
     report = diff_contracts(sides[0], sides[-1], diff_options, earlier=sides[1:-1])
     if options.waivers is not None:
         waivers = load_waivers(options.waivers)
@@ -78,7 +67,7 @@ def check_files(
         else:
             document = open_side(name, settings).document
             _require_valid(document, options, settings)
-    merged = DiffReport(base, ", ".join(files), "openapi", options.mode, options.policy)
+    merged = DiffReport(base, ", ".join(files), "openapi", options.diff.mode, options.diff.policy)
     kinds = {report.kind for report in reports}
     merged.kind = kinds.pop() if len(kinds) == 1 else "mixed"  # type: ignore[assignment]
     merged.findings = [finding for report in reports for finding in report.findings]
@@ -107,7 +96,7 @@ def publish(
 
 def _require_valid(document: Document, options: GateOptions, settings: RegistrySettings) -> None:
     """A diff of an invalid document would be guesswork: refuse it as bad input."""
-    found = detect_kind(document.data, document.source, options.kind)
+    found = detect_kind(document.data, document.source, options.diff.kind)
     full = options.validation == "full" or (
         options.validation == "auto" and document.size <= settings.full_validation_max_bytes
     )

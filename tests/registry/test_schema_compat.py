@@ -212,3 +212,22 @@ class TestModes:
         v1 = {"type": "object", "properties": {"status": {"enum": ["available"]}, "qty": {"type": "string"}}}
         assert self.rules(Mode.BACKWARD) == set()
         assert self.rules(Mode.BACKWARD_TRANSITIVE, [v1]) == {"schema-type-changed"}
+
+
+@pytest.mark.skipif(not APICURIO.exists(), reason=f"Apicurio test data not found at {APICURIO}")
+def test_apicurio_suite_through_the_cli(cli, tmp_path) -> None:
+    """The same verdicts end to end: files, loading, validation and exit codes."""
+    agree = 0
+    cases = apicurio_cases()
+    for index, case in enumerate(cases):
+        original, updated = tmp_path / f"{index}-a.json", tmp_path / f"{index}-b.json"
+        original.write_text(json.dumps(case["original"]))
+        updated.write_text(json.dumps(case["updated"]))
+        codes = [
+            cli("contracts", "diff", original, updated, "--mode", mode, "--policy", "strict").code
+            for mode in ("BACKWARD", "FORWARD")
+        ]
+        assert 2 not in codes, case["id"]
+        got = {(0, 0): "both", (0, 1): "backward", (1, 0): "forward", (1, 1): "none"}[tuple(codes)]
+        agree += got == case["compatibility"]
+    assert agree >= 141

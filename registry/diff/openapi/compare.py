@@ -385,46 +385,7 @@ class _OpenApiDiff:
             self.add("request-body-became-optional", f"{new.label}: request body became optional", pointer)
         old_content = old_body.get("content") or {}
         new_content = new_body.get("content") or {}
-        for media, old_media in old_content.items():
-            match = match_media(media, new_content)
-            if match is None:
-                self.add(
-                    "request-body-media-type-removed",
-                    f"{new.label}: request media type {media} no longer accepted",
-                    f"{pointer}/content",
-                    old=media,
-                )
-                continue
-            new_media = new_content[match]
-            if not isinstance(old_media, dict) or not isinstance(new_media, dict):
-                continue
-            old_sp = join_pointer(f"{old.pointer}/requestBody/content", media) + "/schema"
-            new_sp = join_pointer(f"{pointer}/content", match) + "/schema"
-            issues = self.schemas(
-                self.old,
-                old_media.get("schema", True),
-                old_sp,
-                self.new,
-                new_media.get("schema", True),
-                new_sp,
-            )
-            self.findings += to_findings(
-                issues,
-                new=self.new,
-                reader_is_new=True,
-                context_of=body_context("request"),
-                prefix=f"{new.label}: ",
-            )
-            self._removedproperties_of(
-                "request", new.label, old_media.get("schema"), new_media.get("schema"), new_sp
-            )
-        for media in new_content:
-            if match_media(media, old_content) is None:
-                self.add(
-                    "request-body-media-type-added",
-                    f"{new.label}: request media type {media} added",
-                    join_pointer(f"{pointer}/content", media),
-                )
+        self._content("request", new.label, old_content, f"{old.pointer}/requestBody", new_content, pointer)
 
     # -- responses ------------------------------------------------------------------------------------
 
@@ -443,7 +404,7 @@ class _OpenApiDiff:
                     old=str(status),
                 )
                 continue
-            self._response(new, str(status), old_response, match, new_responses[match])
+            self._response(old, new, str(status), old_response, match, new_responses[match])
         for status in new_responses:
             if match_status(str(status), old_responses) is None:
                 rule = (
@@ -458,7 +419,10 @@ class _OpenApiDiff:
                     new=str(status),
                 )
 
-    def _response(self, op: Operation, status: str, old_raw: Any, new_status: str, new_raw: Any) -> None:
+    def _response(
+        self, old_op: Operation, op: Operation, status: str, old_raw: Any, new_status: str, new_raw: Any
+    ) -> None:
+        old_pointer = join_pointer(f"{old_op.pointer}/responses", status)
         old_response, _ = self.old.resolver.deref(old_raw)
         new_response, _ = self.new.resolver.deref(new_raw)
         if not isinstance(old_response, dict) or not isinstance(new_response, dict):
@@ -471,46 +435,7 @@ class _OpenApiDiff:
         if old_content and not new_content:
             self.add("response-body-removed", f"{label}: body removed", pointer)
             return
-        for media, old_media in old_content.items():
-            match = match_media(media, new_content, exact_or_narrower=True)
-            if match is None:
-                self.add(
-                    "response-media-type-removed",
-                    f"{label}: media type {media} removed",
-                    f"{pointer}/content",
-                    old=media,
-                )
-                continue
-            new_media = new_content[match]
-            if not isinstance(old_media, dict) or not isinstance(new_media, dict):
-                continue
-            new_sp = join_pointer(f"{pointer}/content", match) + "/schema"
-            old_sp = new_sp  # both documents use the same layout; the engine follows $refs itself
-            issues = self.schemas(
-                self.new,
-                new_media.get("schema", True),
-                new_sp,
-                self.old,
-                old_media.get("schema", True),
-                old_sp,
-            )
-            self.findings += to_findings(
-                issues,
-                new=self.new,
-                reader_is_new=False,
-                context_of=body_context("response"),
-                prefix=f"{label}: ",
-            )
-            self._removedproperties_of(
-                "response", label, old_media.get("schema"), new_media.get("schema"), new_sp
-            )
-        for media in new_content:
-            if match_media(media, old_content) is None:
-                self.add(
-                    "response-media-type-added",
-                    f"{label}: media type {media} added",
-                    join_pointer(f"{pointer}/content", media),
-                )
+        self._content("response", label, old_content, old_pointer, new_content, pointer)
 
     def _response_headers(
         self, op: Operation, label: str, old: dict[str, Any], new: dict[str, Any], pointer: str
@@ -557,7 +482,59 @@ class _OpenApiDiff:
                 name=lambda issue, n=new_name: n + issue.path,
             )
 
-    def _removedproperties_of(
+    def _content(
+        self, side: str, label: str, old: dict[str, Any], old_pointer: str, new: dict[str, Any], pointer: str
+    ) -> None:
+        """Media types of a request body or response: removed, added, and their schemas."""
+        request = side == "request"
+        removed, added = (
+            ("request-body-media-type-removed", "request-body-media-type-added")
+            if request
+            else ("response-media-type-removed", "response-media-type-added")
+        )
+        for media, old_media in old.items():
+            # a response may narrow `application/*` to `application/json`; a request may widen
+            match = match_media(media, new, exact_or_narrower=not request)
+            if match is None:
+                self.add(
+                    removed, f"{label}: {side} media type {media} removed", f"{pointer}/content", old=media
+                )
+                continue
+            new_media = new[match]
+            if isinstance(old_media, dict) and isinstance(new_media, dict):
+                old_sp = join_pointer(f"{old_pointer}/content", media) + "/schema"
+                new_sp = join_pointer(f"{pointer}/content", match) + "/schema"
+                self._media_schemas(side, label, old_media, old_sp, new_media, new_sp)
+        for media in new:
+            if match_media(media, old) is None:
+                self.add(
+                    added,
+                    f"{label}: {side} media type {media} added",
+                    join_pointer(f"{pointer}/content", media),
+                )
+
+    def _media_schemas(
+        self,
+        side: str,
+        label: str,
+        old_media: dict[str, Any],
+        old_sp: str,
+        new_media: dict[str, Any],
+        new_sp: str,
+    ) -> None:
+        """Compare one media type's schemas: old clients write requests, read responses."""
+        request = side == "request"
+        old_schema, new_schema = old_media.get("schema", True), new_media.get("schema", True)
+        if request:
+            issues = self.schemas(self.old, old_schema, old_sp, self.new, new_schema, new_sp)
+        else:
+            issues = self.schemas(self.new, new_schema, new_sp, self.old, old_schema, old_sp)
+        self.findings += to_findings(
+            issues, new=self.new, reader_is_new=request, context_of=body_context(side), prefix=f"{label}: "
+        )
+        self._removed_properties(side, label, old_media.get("schema"), new_media.get("schema"), new_sp)
+
+    def _removed_properties(
         self, side: str, label: str, old_schema: Any, new_schema: Any, pointer: str
     ) -> None:
         """Properties that vanished: fine once deprecated and past sunset, a finding otherwise."""
