@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_right
-from json.decoder import scanstring
+from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Protocol
 
 __all__ = ["JsonLineLocator", "LineLocator", "YamlLineLocator", "join_pointer", "split_pointer"]

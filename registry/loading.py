@@ -276,7 +276,8 @@ class _ContractLoader(yaml.CSafeLoader):
 _ContractLoader.add_constructor("tag:yaml.org,2002:map", _ContractLoader.construct_contract_mapping)
 _ContractLoader.add_constructor("tag:yaml.org,2002:seq", _ContractLoader.construct_contract_sequence)
 _ContractLoader.add_constructor(
-    "tag:yaml.org,2002:timestamp", yaml.constructor.SafeConstructor.construct_yaml_str
+    "tag:yaml.org,2002:timestamp",
+    yaml.constructor.SafeConstructor.construct_yaml_str,  # type: ignore[type-var]
 )
 
 

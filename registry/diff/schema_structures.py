@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..refs import RefResolver
 from .schema_keywords import bound_issues, required_issues
 from .schema_vocab import (
     Incompatibility,
+    Policy,
     as_list,
     as_mapping,
     is_max_reached,
@@ -25,8 +27,16 @@ class StructureChecks:
     the instance path extended) and ``policy``.
     """
 
-    policy: str
+    policy: Policy
     absent_flag: str | None
+    writer: RefResolver
+    reader: RefResolver
+
+    def _sub(self, w: Any, wp: str, r: Any, rp: str) -> list[Incompatibility]:
+        raise NotImplementedError  # provided by the engine
+
+    def _child(self, token: str, w: Any, wp: str, r: Any, rp: str) -> list[Incompatibility]:
+        raise NotImplementedError  # provided by the engine
 
     def _array_issues(self, w: dict[str, Any], wp: str, r: dict[str, Any], rp: str) -> list[Incompatibility]:
         issues = bound_issues(w, wp, r, rp, "minItems", "maxItems", "min-items", "max-items")
@@ -212,7 +222,7 @@ class StructureChecks:
         if flag is None:
             return set()
         absent = set()
-        for props, resolver in ((w_props, self.writer), (r_props, self.reader)):  # type: ignore[attr-defined]
+        for props, resolver in ((w_props, self.writer), (r_props, self.reader)):
             for name, schema in props.items():
                 schema, _ = resolver.deref(schema)
                 if isinstance(schema, dict) and schema.get(flag) is True:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 import orjson
 
@@ -106,12 +106,17 @@ def types_of(schema: dict[str, Any]) -> frozenset[str] | None:
     return types
 
 
+def _with_integers(types: frozenset[str]) -> frozenset[str]:
+    return types | {"integer"} if "number" in types else types
+
+
 def overlaps(a: frozenset[str], b: frozenset[str]) -> bool:
-    widen = lambda types: types | ({"integer"} if "number" in types else set())  # noqa: E731
-    return bool(widen(a) & widen(b))
+    """Whether some value has a type in both sets (``integer`` is within ``number``)."""
+    return bool(_with_integers(a) & _with_integers(b))
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: object) -> TypeGuard[int | float]:
+    """A JSON number: bools are ints to Python but not numbers to JSON Schema."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -157,9 +162,10 @@ def constrains(schema: dict[str, Any]) -> bool:
 
 
 def json_equal(a: Any, b: Any) -> bool:
+    """Equality as JSON sees it: ``true`` is not ``1``."""
     if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    return a == b
+        return type(a) is type(b) and bool(a == b)
+    return bool(a == b)
 
 
 def combine(keyword: str, a: Any, b: Any) -> Any:

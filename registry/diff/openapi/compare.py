@@ -8,6 +8,7 @@ only responses an old client can read (*new* writes, *old* reads).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -332,7 +333,7 @@ class _OpenApiDiff:
             reader_is_new=True,
             context_of=lambda _: "request-parameter",
             prefix=f"{op.label}: ",
-            name=lambda issue: new.name + issue.path,
+            name=_named(new.name),
         )
 
     def _default_value(self, old: Parameter, new: Parameter, label: str) -> None:
@@ -479,7 +480,7 @@ class _OpenApiDiff:
                 reader_is_new=False,
                 context_of=lambda _: "response-header",
                 prefix=f"{label}: ",
-                name=lambda issue, n=new_name: n + issue.path,
+                name=_named(new_name),
             )
 
     def _content(
@@ -580,3 +581,8 @@ class _OpenApiDiff:
     def _servers(self) -> None:
         for change in server_changes(self.old.document.data, self.new.document.data):
             self.add(change.rule, change.message, "/servers", old=change.old, new=change.new)
+
+
+def _named(name: str) -> Callable[[Incompatibility], str]:
+    """Name a finding by a header or parameter name followed by the instance path."""
+    return lambda issue: name + issue.path
