@@ -6,9 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from rich.console import Console
 
 from stockplane.errors import DocumentError, UsageError
 from stockplane.settings import RegistrySettings
@@ -43,11 +47,14 @@ def compare(
     if earlier and not options.diff.mode.transitive:
         raise UsageError(f"--earlier is only used by the *_TRANSITIVE modes, not {options.diff.mode.value}")
     today = options.diff.today or dt.date.today()
-    sides = [open_side(spec, settings) for spec in (old, *earlier, new)]
-    for side in sides:
-        _require_valid(side.document, options, settings)
+    with _status(f"Reading {old} and {new}"):
+        sides = [open_side(spec, settings) for spec in (old, *earlier, new)]
+    with _status("Validating"):
+        for side in sides:
+            _require_valid(side.document, options, settings)
     diff_options = replace(options.diff, today=today, budget=settings.comparison_budget)
-    report = diff_contracts(sides[0], sides[-1], diff_options, earlier=sides[1:-1])
+    with _status("Comparing"):
+        report = diff_contracts(sides[0], sides[-1], diff_options, earlier=sides[1:-1])
     if options.waivers is not None:
         waivers = load_waivers(options.waivers)
         report.findings = apply_waivers(report.findings, waivers, source=str(options.waivers), today=today)
@@ -92,6 +99,16 @@ def publish(
     if fmt == "github" and summary_file:
         with open(summary_file, "a", encoding="utf-8") as handle:
             handle.write(render_markdown(report, fail_on))
+
+
+@contextmanager
+def _status(message: str) -> Iterator[None]:
+    """A spinner on stderr while large documents load and compare; only on a terminal."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    with Console(stderr=True).status(message):
+        yield
 
 
 def _require_valid(document: Document, options: GateOptions, settings: RegistrySettings) -> None:
