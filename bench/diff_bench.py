@@ -71,7 +71,7 @@ def best_of(times: int, script: str, *args: str) -> tuple[float, float]:
 
 def schema_pairs_per_second(count: int) -> float:
     from registry.diff.compatibility import Mode, Side, schema_compatibility
-    from registry.loading import Document
+    from stockplane.documents import Document
 
     pairs = event_schema_pairs(count)
     start = time.perf_counter()

@@ -14,13 +14,13 @@ from pathlib import Path
 
 from rich.console import Console
 
+from stockplane.documents import Document
 from stockplane.errors import DocumentError, UsageError
 from stockplane.settings import RegistrySettings
 
 from .diff.engine import DiffOptions, DiffReport, diff_contracts
 from .diff.findings import Severity
 from .kinds import detect_kind
-from .loading import Document
 from .reports import render
 from .reports.markdown import render_markdown
 from .sources import open_side

@@ -17,10 +17,9 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from stockplane.documents import Document
 from stockplane.errors import DocumentError
-
-from .lines import split_pointer
-from .loading import Document
+from stockplane.pointers import split_pointer
 
 __all__ = ["OpenRelative", "RefResolver"]
 

@@ -10,11 +10,11 @@ import posixpath
 import subprocess
 from pathlib import Path
 
+from stockplane.documents import Document, check_size, load_document, load_text
 from stockplane.errors import DocumentError
 from stockplane.settings import RegistrySettings
 
 from .diff.compatibility import Side
-from .loading import Document, check_size, load_document, load_text
 from .refs import RefResolver
 
 __all__ = ["open_side", "read_document"]

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from stockplane.documents import Document
+from stockplane.pointers import join_pointer
+
 from .kinds import Kind
-from .lines import join_pointer
-from .loading import Document
 from .validation import Problem
 
 __all__ = ["structural_problems"]

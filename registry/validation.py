@@ -14,9 +14,10 @@ from openapi_spec_validator import (
     OpenAPIV32SpecValidator,
 )
 
+from stockplane.documents import Document
+from stockplane.pointers import join_pointer
+
 from .kinds import Kind
-from .lines import join_pointer
-from .loading import Document
 
 __all__ = ["METASCHEMAS", "Problem", "validate_document"]
 

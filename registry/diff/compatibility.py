@@ -13,7 +13,8 @@ from enum import StrEnum
 
 import orjson
 
-from ..loading import Document
+from stockplane.documents import Document
+
 from ..refs import RefResolver
 from .catalogue import RULES, SCHEMA_CONTEXTS, schema_rule_id
 from .findings import Finding, Location, Severity

@@ -12,7 +12,7 @@ import pytest
 from registry.diff.compatibility import Side
 from registry.diff.engine import DiffOptions, diff_contracts
 from registry.diff.findings import Severity
-from registry.loading import Document
+from stockplane.documents import Document
 
 TODAY = dt.date(2026, 6, 1)
 

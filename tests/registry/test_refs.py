@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from registry.loading import Document
 from registry.refs import RefResolver
 from registry.sources import open_side
+from stockplane.documents import Document
 from stockplane.errors import DocumentError
 from stockplane.settings import RegistrySettings
 

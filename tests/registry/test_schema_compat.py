@@ -6,7 +6,7 @@ import time
 import pytest
 
 from registry.diff.compatibility import Mode, Side, compare_schemas, schema_compatibility
-from registry.loading import Document
+from stockplane.documents import Document
 from tests.conftest import SHARED_TESTDATA
 
 APICURIO = SHARED_TESTDATA / "apicurio" / "jsonschema-compatibility-cases.json"

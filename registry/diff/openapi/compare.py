@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ...lines import join_pointer
+from stockplane.pointers import join_pointer
+
 from ..catalogue import RULES
 from ..compatibility import Side, compare_schemas, to_findings
 from ..findings import Finding, Location

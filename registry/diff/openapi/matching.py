@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ...lines import join_pointer
+from stockplane.pointers import join_pointer
+
 from ..compatibility import Side
 from ..schema_compat import Incompatibility
 from .model import Parameter

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...lines import join_pointer
+from stockplane.pointers import join_pointer
+
 from ..compatibility import Side
 
 __all__ = ["METHODS", "Operation", "Parameter", "operations", "path_key"]

@@ -20,7 +20,7 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from stockplane.errors import DocumentError
 
-from .lines import JsonLineLocator, LineLocator, YamlLineLocator, join_pointer
+from .pointers import JsonLineLocator, LineLocator, YamlLineLocator, join_pointer
 
 __all__ = ["Document", "LoadWarning", "check_size", "load_document", "load_text"]
 

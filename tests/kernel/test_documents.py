@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.loading import load_document, load_text
+from stockplane.documents import load_document, load_text
 from stockplane.errors import DocumentError
 
 LIMITS = {"max_bytes": 1_000_000, "max_depth": 50}
