@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import typer
 from typer.exceptions import TyperException
 
+from policies.cli import app as policy_app
 from registry.cli import app as contracts_app
 from stockplane import __version__
 from stockplane.errors import AppError
@@ -23,6 +24,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(policy_app, name="policy")
 
 
 def _version(value: bool) -> None:

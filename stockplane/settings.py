@@ -36,6 +36,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="STOCKPLANE_", env_nested_delimiter="__")
 
+    policy_pack: str | None = Field(
+        None,
+        description="The policy pack to apply: a folder, or a built-in pack name "
+        "(STOCKPLANE_POLICY_PACK; default: the built-in retail-omnichannel pack).",
+    )
     registry: RegistrySettings = Field(
         default_factory=RegistrySettings,
         description="Contract loading and diffing limits (STOCKPLANE_REGISTRY__...).",

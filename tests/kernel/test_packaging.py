@@ -1,4 +1,5 @@
-"""The wheel holds exactly stockplane's six top-level packages (their names are common)."""
+"""The wheel holds exactly stockplane's six top-level packages (their names are common) and
+the default policy pack."""
 
 from __future__ import annotations
 
@@ -37,6 +38,18 @@ def test_wheel_contains_exactly_the_declared_packages(tmp_path: Path) -> None:
     top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top_level == PACKAGES
     assert "registry/diff/schema_compat.py" in names
+    for section in (
+        "pack.yaml",
+        "envelope.json",
+        "statuses.yaml",
+        "workflows.yaml",
+        "slos.yaml",
+        "compatibility.yaml",
+        "deprecation.yaml",
+        "lint.yaml",
+    ):
+        assert f"policies/packs/retail-omnichannel/{section}" in names
+    assert "policies/schemas/slos.schema.json" in names
     assert not any(name.startswith(("tests/", "bench/")) for name in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "stockplane = stockplane.__main__:run" in zipfile.ZipFile(wheel).read(entry_points).decode()
