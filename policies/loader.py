@@ -270,8 +270,8 @@ def _cross_section_problems(merged: dict[str, Any], layers: list[_Layer]) -> lis
     workflows = set(_mapping(_mapping(merged.get("workflows")).get("workflows")))
     for name, slo in _mapping(slos.get("slos")).items():
         slo = _mapping(slo)
-        named_alerts = slo.get("alerts") if isinstance(slo.get("alerts"), list) else []
-        for index, alert in enumerate(named_alerts):
+        named_alerts = slo.get("alerts")
+        for index, alert in enumerate(named_alerts if isinstance(named_alerts, list) else []):
             if isinstance(alert, str) and alert not in alerts:
                 pointer = f"{join_pointer('/slos', name)}/alerts/{index}"
                 problems.append(
@@ -301,7 +301,8 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 
 def pack_sections(pack: PolicyPack) -> dict[str, Any]:
     """The merged sections as plain data (what `stockplane policy show` prints)."""
-    return _thaw(pack.sections)
+    sections: dict[str, Any] = _thaw(pack.sections)
+    return sections
 
 
 def _thaw(value: Any) -> Any:

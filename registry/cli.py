@@ -14,16 +14,18 @@ from typing import Annotated
 import orjson
 import typer
 
+from policies import PolicyPack, load_pack
+from policies.cli import selected_pack
 from stockplane.errors import UsageError
 from stockplane.settings import get_settings
 
-from .diff.catalogue import RULES
 from .diff.compatibility import Mode
-from .diff.engine import DiffOptions
+from .diff.engine import DiffReport
 from .diff.findings import Severity
-from .gate import GateOptions, check_files, compare, publish
+from .gate import GateOptions, check_files, compare, lint_file, publish
 from .kinds import detect_kind
 from .reports import FORMATS
+from .rulebook import ALL_RULES as RULES
 from .rules_doc import render_rules_markdown
 from .sources import open_side
 from .validation import validate_document
@@ -62,16 +64,18 @@ OutputFormat = StrEnum("OutputFormat", {name: name for name in FORMATS})  # type
 # Options shared by `diff` and `check`.
 KindArg = Annotated[KindOption, typer.Option(help="Document kind; auto detects `openapi:` or a JSON Schema.")]
 ModeArg = Annotated[
-    Mode,
+    Mode | None,
     typer.Option(
         case_sensitive=False,
-        help="Compatibility mode for event schemas. OpenAPI always protects existing clients: requests are read by the new version, responses by old clients.",
+        help="Compatibility mode for event schemas [default: the policy pack's, else BACKWARD]. "
+        "OpenAPI always protects existing clients: requests are read by the new version, responses by old clients.",
     ),
 ]
 PolicyArg = Annotated[
-    PolicyOption,
+    PolicyOption | None,
     typer.Option(
-        help="strict: open content models are taken literally; lenient: adding an optional property is compatible."
+        help="strict: open content models are taken literally; lenient: adding an optional property is "
+        "compatible [default: the policy pack's, else lenient]."
     ),
 ]
 FormatArg = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]  # type: ignore[valid-type]
@@ -83,36 +87,55 @@ OutputArg = Annotated[
     Path | None, typer.Option(help="Write the report to this file instead of standard output.")
 ]
 DeprecationArg = Annotated[
-    int, typer.Option(min=0, help="Minimum notice between deprecation and x-sunset, in days.")
+    int | None,
+    typer.Option(
+        min=0, help="Minimum notice between deprecation and x-sunset, in days [default: the pack's, else 90]."
+    ),
 ]
 ValidateArg = Annotated[
     Validation,
     typer.Option(
         "--validate",
-        help="Check documents first: full (against the specification), basic (the structure the diff relies on; fast) or auto (full up to STOCKPLANE_REGISTRY__FULL_VALIDATION_MAX_BYTES, 1 MiB by default).",
+        help="Check documents first: full (against the specification), basic (the structure the diff relies on; "
+        "fast) or auto (full up to STOCKPLANE_REGISTRY__FULL_VALIDATION_MAX_BYTES, 1 MiB by default).",
     ),
 ]
 ColorArg = Annotated[
     bool | None,
     typer.Option("--color/--no-color", help="Colour the text output (default: when writing to a terminal)."),
 ]
+PackArg = Annotated[
+    str | None,
+    typer.Option(
+        "--policy-pack",
+        help="Policy pack folder or built-in name (default: $STOCKPLANE_POLICY_PACK, else retail-omnichannel).",
+    ),
+]
 
 
 def _gate(
     kind: KindOption,
-    mode: Mode,
-    policy: PolicyOption,
-    deprecation_days: int,
+    mode: Mode | None,
+    policy: PolicyOption | None,
+    deprecation_days: int | None,
     validate: Validation,
     ignore: Path | None,
+    pack: PolicyPack | None,
 ) -> GateOptions:
-    diff_options = DiffOptions(
-        kind=kind.value, mode=mode, policy=policy.value, deprecation_days=deprecation_days
-    )  # type: ignore[arg-type]
-    return GateOptions(diff_options, validate.value, ignore)
+    return GateOptions(
+        kind=kind.value,
+        mode=mode,
+        policy=policy.value if policy else None,  # type: ignore[arg-type]
+        deprecation_days=deprecation_days,
+        validation=validate.value,
+        waivers=ignore,
+        pack=pack,
+    )
 
 
-def _finish(report, output_format: str, fail_on: FailOn, output: Path | None, color: bool | None) -> None:  # type: ignore[no-untyped-def]
+def _finish(
+    report: DiffReport, output_format: str, fail_on: FailOn, output: Path | None, color: bool | None
+) -> None:
     threshold = None if fail_on is FailOn.never else Severity(fail_on.value)
     use_color = color if color is not None else (output is None and sys.stdout.isatty())
     publish(report, output_format, fail_on=threshold, output=output, color=use_color)
@@ -127,21 +150,26 @@ def diff(
     ],
     new: Annotated[str, typer.Argument(help="The new version: a file, or GITREV:path.")],
     kind: KindArg = KindOption.auto,
-    mode: ModeArg = Mode.BACKWARD,
-    policy: PolicyArg = PolicyOption.lenient,
+    mode: ModeArg = None,
+    policy: PolicyArg = None,
     output_format: FormatArg = "text",  # type: ignore[assignment]
     fail_on: FailOnArg = FailOn.error,
     ignore: IgnoreArg = None,
     output: OutputArg = None,
-    deprecation_days: DeprecationArg = 90,
+    deprecation_days: DeprecationArg = None,
     earlier: Annotated[
         list[str] | None,
         typer.Option(help="Earlier versions, oldest first, for the *_TRANSITIVE modes (repeatable)."),
     ] = None,
     validate: ValidateArg = Validation.auto,
+    policy_pack: PackArg = None,
     color: ColorArg = None,
 ) -> None:
     """Report the breaking changes from OLD to NEW.
+
+    Without a policy pack the defaults are --mode BACKWARD, --policy lenient and 90 days'
+    deprecation notice; with --policy-pack (or STOCKPLANE_POLICY_PACK) the pack's
+    compatibility and deprecation sections supply them.
 
     \b
     Examples:
@@ -149,39 +177,76 @@ def diff(
       stockplane contracts diff origin/main:api/openapi.yaml api/openapi.yaml --format github
       stockplane contracts diff v1.json v2.json --mode FULL_TRANSITIVE --earlier v0.json
     """
-    options = _gate(kind, mode, policy, deprecation_days, validate, ignore)
+    chosen = selected_pack(policy_pack)
+    pack = load_pack(chosen) if chosen else None
+    options = _gate(kind, mode, policy, deprecation_days, validate, ignore, pack)
     report = compare(old, new, options, get_settings().registry, earlier=earlier or [])
+    _finish(report, output_format.value, fail_on, output, color)
+
+
+@app.command()
+def lint(
+    file: Annotated[str, typer.Argument(help="The document: a file, or GITREV:path.")],
+    kind: KindArg = KindOption.auto,
+    output_format: FormatArg = "text",  # type: ignore[assignment]
+    fail_on: FailOnArg = FailOn.error,
+    ignore: IgnoreArg = None,
+    output: OutputArg = None,
+    validate: ValidateArg = Validation.auto,
+    policy_pack: PackArg = None,
+    color: ColorArg = None,
+) -> None:
+    """Apply the policy pack's governance rules to one contract.
+
+    \b
+    Examples:
+      stockplane contracts lint api/openapi.yaml
+      stockplane contracts lint events/inventory-adjusted.json --format sarif --output lint.sarif
+    """
+    pack = load_pack(selected_pack(policy_pack))
+    options = _gate(kind, None, None, None, validate, ignore, pack)
+    report = lint_file(file, options, get_settings().registry)
     _finish(report, output_format.value, fail_on, output, color)
 
 
 @app.command()
 def check(
     files: Annotated[list[str], typer.Argument(help="Contract files in the working tree.")],
+    against: Annotated[
+        str | None,
+        typer.Option(help="Also diff the (single) FILE against this old version: a file or GITREV:path."),
+    ] = None,
     base: Annotated[
-        str, typer.Option(help="Git revision to compare against (a branch, tag or commit).")
-    ] = "HEAD",
+        str | None,
+        typer.Option(
+            help="Also diff each FILE against its version at this git revision (files new since then are not diffed)."
+        ),
+    ] = None,
     kind: KindArg = KindOption.auto,
-    mode: ModeArg = Mode.BACKWARD,
-    policy: PolicyArg = PolicyOption.lenient,
+    mode: ModeArg = None,
+    policy: PolicyArg = None,
     output_format: FormatArg = "text",  # type: ignore[assignment]
     fail_on: FailOnArg = FailOn.error,
     ignore: IgnoreArg = None,
     output: OutputArg = None,
-    deprecation_days: DeprecationArg = 90,
+    deprecation_days: DeprecationArg = None,
     validate: ValidateArg = Validation.auto,
+    policy_pack: PackArg = None,
     color: ColorArg = None,
 ) -> None:
-    """Compare each FILE with its version at --base; new files are only validated.
+    """Validate, lint and (with --against or --base) diff contracts: one report, one exit code.
 
-    This is the pre-commit hook and the one-line CI gate for a repository of contracts.
+    This is the command a CI job or pre-commit hook runs. The policy pack supplies the
+    lint rules and the compatibility defaults.
 
     \b
     Examples:
-      stockplane contracts check api/openapi.yaml events/*.json --base origin/main
-      stockplane contracts check api/openapi.yaml --format sarif --output contracts.sarif
+      stockplane contracts check api/openapi.yaml --against origin/main:api/openapi.yaml
+      stockplane contracts check api/openapi.yaml events/*.json --base origin/main --format sarif --output contracts.sarif
     """
-    options = _gate(kind, mode, policy, deprecation_days, validate, ignore)
-    report = check_files(files, base, options, get_settings().registry)
+    pack = load_pack(selected_pack(policy_pack))
+    options = _gate(kind, mode, policy, deprecation_days, validate, ignore, pack)
+    report = check_files(files, options, get_settings().registry, base=base, against=against)
     _finish(report, output_format.value, fail_on, output, color)
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from .diff.catalogue import RULES, SCHEMA_CONTEXTS, Rule
+from .diff.catalogue import SCHEMA_CONTEXTS, Rule
+from .rulebook import ALL_RULES as RULES
 
 _INTRO = """\
 # Rule catalogue
@@ -30,6 +31,11 @@ With `--policy lenient` (the default) a writer is assumed to send only the prope
 declares, so adding an optional property is compatible; `--policy strict` takes open
 content models literally, as the JSON Schema specification does.
 """
+
+_LINT_INTRO = """\
+`stockplane contracts lint FILE` (and `contracts check`) applies these to one document.
+The policy pack's `lint` section turns each on or off, changes its severity and sets its
+options (see [policies.md](policies.md))."""
 
 _GROUP_TITLES = {
     "paths": "Paths",
@@ -65,6 +71,9 @@ def render_rules_markdown() -> str:
     for group, title in _GROUP_TITLES.items():
         if group in groups:
             lines += [f"### {title}", "", *_table(groups[group]), ""]
+    lines += ["## Contract lint", "", _LINT_INTRO, ""]
+    lines += ["### OpenAPI", "", *_table(groups["lint-openapi"]), ""]
+    lines += ["### Event schemas", "", *_table(groups["lint-jsonschema"]), ""]
     lines.append("## Schema rules by context")
     lines.append("")
     for context, (label, _, _) in SCHEMA_CONTEXTS.items():

@@ -24,8 +24,8 @@ import yaml
 
 from stockplane.errors import DocumentError
 
-from .diff.catalogue import RULES
 from .diff.findings import Finding, Location
+from .rulebook import ALL_RULES as RULES
 
 __all__ = ["Waiver", "apply_waivers", "load_waivers"]
 

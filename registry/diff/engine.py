@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..kinds import Kind, detect_kind
@@ -23,6 +23,7 @@ class DiffOptions:
     mode: Mode = Mode.BACKWARD
     policy: Policy = "lenient"
     deprecation_days: int = 90
+    notice_by_stability: Mapping[str, int] = field(default_factory=dict)
     today: dt.date | None = None
     budget: int = 300_000
 
@@ -37,6 +38,8 @@ class DiffReport:
     mode: Mode
     policy: Policy
     findings: list[Finding] = field(default_factory=list)
+    policy_pack: str | None = None  # name@version of the pack the decision was made under
+    rules: list[Rule] | None = None  # the rules checked, when not just this kind's diff rules
 
     @property
     def active(self) -> list[Finding]:
@@ -57,7 +60,12 @@ class DiffReport:
 
     @property
     def rules_checked(self) -> list[Rule]:
-        return rules_for(self.kind)
+        return self.rules if self.rules is not None else rules_for(self.kind)
+
+    @property
+    def subject(self) -> str:
+        """What was checked: ``old → new`` for a diff, the file alone for lint."""
+        return f"{self.old} → {self.new}" if self.old else self.new
 
 
 def rules_for(kind: str) -> list[Rule]:
@@ -82,11 +90,14 @@ def diff_contracts(old: Side, new: Side, options: DiffOptions, *, earlier: Seque
     report = DiffReport(old.document.source, new.document.source, kind, options.mode, options.policy)
     if kind == "openapi":
         if options.mode is not Mode.NONE:
-            findings = diff_openapi(
-                old,
-                new,
-                OpenApiOptions(options.policy, options.today, options.deprecation_days, options.budget),
+            openapi_options = OpenApiOptions(
+                options.policy,
+                options.today,
+                options.deprecation_days,
+                options.budget,
+                options.notice_by_stability,
             )
+            findings = diff_openapi(old, new, openapi_options)
             findings += version_findings(old, new, findings)
             report.findings = findings
     else:

@@ -21,6 +21,7 @@ def report_dict(report: DiffReport, fail_on: Severity | None) -> dict[str, Any]:
         "kind": report.kind,
         "mode": report.mode.value,
         "policy": report.policy,
+        "policy_pack": report.policy_pack,
         "failed": report.fails(fail_on),
         "summary": report.counts(),
         "findings": [

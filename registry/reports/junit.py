@@ -29,6 +29,9 @@ def render_junit(report: DiffReport, fail_on: Severity | None) -> str:
         errors="0",
         skipped="0",
     )
+    if report.policy_pack:
+        properties = ET.SubElement(suite, "properties")
+        ET.SubElement(properties, "property", name="policy_pack", value=report.policy_pack)
     for rule in rules:
         case = ET.SubElement(suite, "testcase", classname=f"stockplane.{report.kind}", name=rule.id)
         findings = by_rule.get(rule.id, [])

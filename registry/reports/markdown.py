@@ -18,7 +18,9 @@ def render_markdown(report: DiffReport, fail_on: Severity | None) -> str:
     lines = [
         f"### stockplane contract check: {verdict}",
         "",
-        f"`{report.old}` → `{report.new}` ({report.kind}, mode {report.mode.value}, policy {report.policy}): "
+        f"`{report.subject}` ({report.kind}, mode {report.mode.value}, policy {report.policy}"
+        + (f", pack {report.policy_pack}" if report.policy_pack else "")
+        + "): "
         f"**{counts['error']}** error(s), **{counts['warning']}** warning(s), {counts['info']} info"
         + (f", {counts['waived']} waived" if counts["waived"] else ""),
         "",

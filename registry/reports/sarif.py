@@ -8,9 +8,9 @@ import orjson
 
 from stockplane import __version__
 
-from ..diff.catalogue import RULES
 from ..diff.engine import DiffReport
 from ..diff.findings import Severity
+from ..rulebook import ALL_RULES as RULES
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 _HELP = "https://stockplane.dev/docs/rules#"
@@ -64,6 +64,7 @@ def render_sarif(report: DiffReport) -> str:
                     }
                 },
                 "results": results,
+                "properties": {"policyPack": report.policy_pack, "kind": report.kind},
             }
         ],
     }

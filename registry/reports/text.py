@@ -27,7 +27,8 @@ def render_text(report: DiffReport, fail_on: Severity | None, color: bool) -> st
     summary = (
         f"{counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} info"
         + (f", {counts['waived']} waived" if counts["waived"] else "")
-        + f" — {report.kind} {report.old} → {report.new}"
+        + f" — {report.kind} {report.subject}"
+        + (f" (pack {report.policy_pack})" if report.policy_pack else "")
     )
     verdict = "FAIL" if report.fails(fail_on) else "OK"
     lines.append(

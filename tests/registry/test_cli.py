@@ -326,32 +326,58 @@ def test_large_documents_get_the_basic_structural_check(
     assert "a parameter needs a 'name' and an 'in'" in result.stderr
 
 
-def test_check_compares_each_file_with_the_base_revision(
+def test_check_lints_and_diffs_against_the_base_revision(
     cli, git_repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     event_v1 = {"type": "object", "properties": {"qty": {"type": "integer"}}}
     repo = git_repo({"api/openapi.yaml": V1.read_text(), "events/stock.json": json.dumps(event_v1)})
     monkeypatch.chdir(repo)
-    clean = cli("contracts", "check", "api/openapi.yaml", "events/stock.json")
-    assert clean.code == 0, clean.stderr
+
+    def rules(*args: str) -> set[str]:
+        result = cli("contracts", "check", *args, "--format", "json", "--fail-on", "never")
+        assert result.code == 0, result.stderr
+        report = json.loads(result.stdout)
+        assert report["policy_pack"] == "retail-omnichannel@1.0.0"
+        return {f["rule"] for f in report["findings"]}
+
+    unchanged = rules("api/openapi.yaml", "events/stock.json", "--base", "HEAD")
+    assert "openapi-operation-unsecured" in unchanged  # lint runs on every file
+    assert "event-envelope-field-missing" in unchanged
+    assert not any(rule.startswith(("request-", "response-", "schema-")) for rule in unchanged)
+
     (repo / "api" / "openapi.yaml").write_text(V2.read_text())
     (repo / "events" / "stock.json").write_text(
         json.dumps({"type": "object", "properties": {"qty": {"type": "string"}}})
     )
     (repo / "events" / "new.json").write_text('{"type": "object"}')
-    result = cli(
-        "contracts", "check", "api/openapi.yaml", "events/stock.json", "events/new.json", "--format", "json"
-    )
-    assert result.code == 1, result.stderr
-    report = json.loads(result.stdout)
-    files = {f["location"]["file"] for f in report["findings"]}
-    assert files == {"api/openapi.yaml", "events/stock.json"}
-    assert report["kind"] == "mixed"
+    changed = rules("api/openapi.yaml", "events/stock.json", "events/new.json", "--base", "HEAD")
+    assert {
+        "schema-type-changed",
+        "request-parameter-became-required",
+        "event-quantity-not-integer",
+    } <= changed
+    assert not any(r.startswith("schema-") for r in rules("events/stock.json"))  # no --base: no diff
+    against = rules("api/openapi.yaml", "--against", "HEAD:api/openapi.yaml")
+    assert "request-parameter-became-required" in against
     junit = ET.fromstring(
-        cli("contracts", "check", "api/openapi.yaml", "events/stock.json", "--format", "junit").stdout
+        cli(
+            "contracts",
+            "check",
+            "api/openapi.yaml",
+            "events/stock.json",
+            "--base",
+            "HEAD",
+            "--format",
+            "junit",
+        ).stdout
     )
     failed = {case.get("name") for case in junit.findall("testcase") if case.find("failure") is not None}
-    assert {"schema-type-changed", "request-parameter-became-required"} <= failed
+    assert {
+        "schema-type-changed",
+        "request-parameter-became-required",
+        "openapi-operation-unsecured",
+    } <= failed
+    assert cli("contracts", "check", "api/openapi.yaml", "events/stock.json", "--against", "x.yaml").code == 2
 
 
 def test_check_validates_new_files_and_needs_one(cli, git_repo, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,8 +8,8 @@ only responses an old client can read (*new* writes, *old* reads).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from stockplane.pointers import join_pointer
@@ -34,6 +34,11 @@ class OpenApiOptions:
     today: dt.date | None = None
     deprecation_days: int = 90
     budget: int = 300_000
+    notice_by_stability: Mapping[str, int] = field(default_factory=dict)
+
+    def notice_days(self, stability: str | None) -> int:
+        """Minimum deprecation notice for an item of this ``x-stability-level``."""
+        return self.notice_by_stability.get(stability or "stable", self.deprecation_days)
 
 
 def diff_openapi(old: Side, new: Side, options: OpenApiOptions | None = None) -> list[Finding]:
@@ -150,7 +155,7 @@ class _OpenApiDiff:
     def _operation(self, old: Operation, new: Operation) -> None:
         if new.skipped:
             return
-        self._deprecation(old.spec, new.spec, "api", new.label, new.pointer)
+        self._deprecation(old.spec, new.spec, "api", new.label, new.pointer, new.stability)
         self._stability(old, new)
         old_id, new_id = old.spec.get("operationId"), new.spec.get("operationId")
         if old_id and not new_id:
@@ -177,13 +182,19 @@ class _OpenApiDiff:
         self._security(old, new)
 
     def _deprecation(
-        self, old: dict[str, Any], new: dict[str, Any], prefix: str, label: str, pointer: str
+        self,
+        old: dict[str, Any],
+        new: dict[str, Any],
+        prefix: str,
+        label: str,
+        pointer: str,
+        stability: str | None,
     ) -> None:
         """Deprecation of an operation (``prefix`` "api") or parameter ("request-parameter")."""
         was, now = old.get("deprecated") is True, new.get("deprecated") is True
         if now and not was:
             self.add(f"{prefix}-deprecated", f"{label}: deprecated", pointer)
-            self._sunset_notice(new, prefix, label, pointer)
+            self._sunset_notice(new, prefix, label, pointer, stability)
         elif was and not now:
             self.add(f"{prefix}-reactivated", f"{label}: no longer deprecated", pointer)
         elif now and new.get("x-sunset") != old.get("x-sunset"):
@@ -195,9 +206,11 @@ class _OpenApiDiff:
                     old=old["x-sunset"],
                 )
             else:
-                self._sunset_notice(new, prefix, label, pointer)
+                self._sunset_notice(new, prefix, label, pointer, stability)
 
-    def _sunset_notice(self, spec: dict[str, Any], prefix: str, label: str, pointer: str) -> None:
+    def _sunset_notice(
+        self, spec: dict[str, Any], prefix: str, label: str, pointer: str, stability: str | None
+    ) -> None:
         try:
             sunset = parse_sunset(spec.get("x-sunset"))
         except ValueError as exc:
@@ -216,10 +229,11 @@ class _OpenApiDiff:
             )
             return
         notice = (sunset - self.today).days
-        if notice < self.options.deprecation_days:
+        required = self.options.notice_days(stability)
+        if notice < required:
             self.add(
                 f"{prefix}-sunset-date-too-small",
-                f"{label}: sunset {sunset.isoformat()} gives {notice} days' notice, policy requires {self.options.deprecation_days}",
+                f"{label}: sunset {sunset.isoformat()} gives {notice} days' notice, policy requires {required}",
                 f"{pointer}/x-sunset",
                 new=sunset.isoformat(),
             )
@@ -272,7 +286,7 @@ class _OpenApiDiff:
 
     def _parameter(self, op: Operation, old: Parameter, new: Parameter) -> None:
         label = f"{op.label}: {new.location} parameter `{new.name}`"
-        self._deprecation(old.spec, new.spec, "request-parameter", label, new.pointer)
+        self._deprecation(old.spec, new.spec, "request-parameter", label, new.pointer, op.stability)
         self._default_value(old, new, label)
         old_required = old.spec.get("required") is True or old.location == "path"
         new_required = new.spec.get("required") is True or new.location == "path"
