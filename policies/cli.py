@@ -39,6 +39,7 @@ def validate(
         str | None, typer.Argument(help="The pack folder (default: the selected pack).")
     ] = None,
     policy_pack: PackArg = None,
+    output_format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
 ) -> None:
     """Check a pack and every pack it extends; list every mistake with its file and line.
 
@@ -46,13 +47,25 @@ def validate(
     Example:
       stockplane policy validate ./policies/acme-retail
     """
+    if output_format not in ("text", "json"):
+        raise UsageError(f"--format must be text or json, not {output_format!r}")
     try:
         pack = load_pack(folder or selected_pack(policy_pack))
     except PackError as exc:
-        for problem in exc.problems:
-            typer.echo(str(problem))
-        typer.echo(f"{len(exc.problems)} problem(s)")
+        if output_format == "json":
+            problems = [{"file": p.file, "line": p.line, "message": p.message} for p in exc.problems]
+            typer.echo(
+                orjson.dumps({"valid": False, "problems": problems}, option=orjson.OPT_INDENT_2).decode()
+            )
+        else:
+            for problem in exc.problems:
+                typer.echo(str(problem))
+            typer.echo(f"{len(exc.problems)} problem(s)")
         raise typer.Exit(1) from None
+    if output_format == "json":
+        payload = {"valid": True, "pack": pack.label, "lineage": list(pack.lineage), "problems": []}
+        typer.echo(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode())
+        return
     lineage = " → ".join(pack.lineage)
     typer.echo(f"{pack.label} is valid ({lineage}; {len(pack.workflows)} workflows, {len(pack.slos)} SLOs)")
 

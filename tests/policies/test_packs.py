@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -168,6 +169,10 @@ class TestCli:
         assert broken.code == 1
         assert "13 problem(s)" in broken.stdout
         assert cli("policy", "validate", "/nonexistent/pack").code == 2
+        report = json.loads(cli("policy", "validate", BROKEN, "--format", "json").stdout)
+        assert report["valid"] is False
+        assert len(report["problems"]) == 13
+        assert all(problem["line"] for problem in report["problems"])
 
     def test_show_merged_pack(self, cli, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("STOCKPLANE_POLICY_PACK", str(ACME))
