@@ -36,6 +36,24 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="STOCKPLANE_", env_nested_delimiter="__")
 
+    database_url: str = Field(
+        "sqlite:///.stockplane/stockplane.db",
+        description="SQLAlchemy URL of the database (STOCKPLANE_DATABASE_URL); a SQLite file "
+        "under ./.stockplane/ by default, postgresql://… (psycopg 3) in production.",
+    )
+    auto_migrate: bool = Field(
+        False,
+        description="Apply pending database migrations when the server starts, instead of "
+        "refusing to start (STOCKPLANE_AUTO_MIGRATE).",
+    )
+    anonymous_read: bool = Field(
+        False, description="Allow reads without an API key (STOCKPLANE_ANONYMOUS_READ)."
+    )
+    url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Where the CLI finds a running stockplane server (STOCKPLANE_URL).",
+    )
+    api_key: str | None = Field(None, description="API key the CLI sends to the server (STOCKPLANE_API_KEY).")
     policy_pack: str | None = Field(
         None,
         description="The policy pack to apply: a folder, or a built-in pack name "

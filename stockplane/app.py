@@ -1,0 +1,165 @@
+"""The FastAPI application factory: kernel routes, every domain's router, problem details."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from policies import load_pack
+
+from . import __version__
+from .api import Reader, SessionDep
+from .audit import query_audit
+from .database import Database
+from .errors import AppError
+from .migrate import require_migrated
+from .problems import PROBLEM_JSON, Problem, install_problem_handlers, problem_responses
+from .settings import Settings, get_settings
+from .telemetry import instrument
+
+__all__ = ["create_app"]
+
+
+class AuditEntryRead(BaseModel):
+    id: int
+    at: dt.datetime
+    actor: str
+    actor_key_id: int | None
+    action: str
+    target: str
+    summary: dict[str, Any]
+    policy_pack: str | None
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryRead]
+    next_cursor: str | None
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    """Build the app; refuses an un-migrated database unless told to migrate it."""
+    settings = settings or get_settings()
+    database = database or Database(settings.database_url)
+    require_migrated(database, auto=settings.auto_migrate)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        database.dispose()
+
+    app = FastAPI(
+        title="stockplane",
+        version=__version__,
+        description="Governance and observability for retail inventory integration.",
+        lifespan=lifespan,
+        responses=problem_responses(400, 401, 403, 404, 422, 500),
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.pack = load_pack(settings.policy_pack)
+    install_problem_handlers(app)
+    _kernel_routes(app)
+
+    from registry.router import router as registry_router  # the domains plug in here
+
+    app.include_router(registry_router)
+    _problem_openapi(app)
+    instrument(app, database.engine)
+    return app
+
+
+def _kernel_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["health"], summary="The process is up")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz", tags=["health"], summary="The database is reachable", responses=problem_responses(503)
+    )
+    def readyz(session: SessionDep) -> dict[str, str]:
+        try:
+            session.execute(text("SELECT 1"))
+        except Exception as exc:  # any driver error means not ready
+            raise _Unavailable(f"database unreachable: {type(exc).__name__}") from None
+        return {"status": "ready"}
+
+    @app.get("/v1/audit", tags=["audit"], summary="The audit trail, newest first", response_model=AuditPage)
+    def audit(
+        session: SessionDep,
+        _reader: Reader,
+        actor: str | None = None,
+        action: str | None = None,
+        target: Annotated[
+            str | None, Query(description="a target or its prefix, e.g. a contract name")
+        ] = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> AuditPage:
+        after = _cursor(cursor)
+        entries = query_audit(
+            session,
+            actor=actor,
+            action=action,
+            target=target,
+            since=since,
+            until=until,
+            after_id=after,
+            limit=limit + 1,
+        )
+        page = entries[:limit]
+        next_cursor = str(page[-1].id) if len(entries) > limit else None
+        return AuditPage(
+            items=[AuditEntryRead.model_validate(e, from_attributes=True) for e in page],
+            next_cursor=next_cursor,
+        )
+
+
+class _Unavailable(AppError):
+    status = 503
+    problem = "unavailable"
+
+
+class _BadCursor(AppError):
+    status = 400
+    problem = "invalid-cursor"
+
+
+def _cursor(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    if not cursor.isdigit():
+        raise _BadCursor("cursor must be the next_cursor of a previous page")
+    return int(cursor)
+
+
+def _problem_openapi(app: FastAPI) -> None:
+    """Declare every error response as application/problem+json in /openapi.json."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["Problem"] = Problem.model_json_schema()
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                for status, response in operation.get("responses", {}).items():
+                    if str(status)[:1] in "45":
+                        response["content"] = {
+                            PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}
+                        }
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
