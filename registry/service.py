@@ -20,7 +20,7 @@ from policies import PolicyPack
 from stockplane.audit import record
 from stockplane.auth import Principal, Role
 from stockplane.documents import Document, load_text
-from stockplane.errors import Conflict, Forbidden, InputError
+from stockplane.errors import Conflict, DocumentError, Forbidden, InputError
 from stockplane.settings import RegistrySettings
 
 from .diff.compatibility import Mode, Side
@@ -104,8 +104,10 @@ def _check_document(side: Side, requested_kind: str | None, contract: Contract |
         raise InputError(f"contract {contract.name!r} is {contract.kind}, this document is {kind}")
     problems = validate_document(side.document, kind)  # validated once, here, never again
     if problems:
-        raise InputError(
-            f"the document is not valid {kind}: {problems[0].pointer or '/'}: {problems[0].message}",
+        raise DocumentError(
+            side.document.source,
+            f"not a valid {kind} document: {problems[0].pointer or '/'}: {problems[0].message}",
+            line=problems[0].line,
             problems=[{"pointer": p.pointer, "line": p.line, "message": p.message} for p in problems],
         )
     return kind

@@ -48,9 +48,9 @@ class DocumentError(InputError):
     status = 422
     problem = "invalid-document"
 
-    def __init__(self, source: str, message: str, *, line: int | None = None) -> None:
+    def __init__(self, source: str, message: str, *, line: int | None = None, **extensions: object) -> None:
         where = f"{source}:{line}" if line else source
-        super().__init__(f"{where}: {message}")
+        super().__init__(f"{where}: {message}", **extensions)
         self.source = source
         self.line = line
 

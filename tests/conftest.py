@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,3 +73,77 @@ def git_repo(tmp_path: Path) -> Callable[..., Path]:
         return root
 
     return commit
+
+
+# --- databases -------------------------------------------------------------------------
+
+POSTGRES_URL = os.environ.get("STOCKPLANE_TEST_DATABASE_URL")
+_BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param(
+        "postgresql",
+        id="postgresql",
+        marks=pytest.mark.skipif(
+            not POSTGRES_URL, reason="STOCKPLANE_TEST_DATABASE_URL is not set (no PostgreSQL here)"
+        ),
+    ),
+]
+
+
+@pytest.fixture(params=_BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database for one test: a SQLite file, or a PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/stockplane.db"
+        return
+    import uuid
+
+    import psycopg
+
+    assert POSTGRES_URL is not None
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    plain = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@dataclass
+class Service:
+    """A migrated database, an app on it, and a key for every role."""
+
+    client: Any
+    database: Any
+    settings: Any
+    keys: dict[str, str]
+
+    def as_role(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]}"}
+
+
+@pytest.fixture
+def service(database_url: str) -> Iterator[Service]:
+    from fastapi.testclient import TestClient
+
+    from stockplane.app import create_app
+    from stockplane.auth import Role, create_key
+    from stockplane.database import Database
+    from stockplane.migrate import upgrade
+    from stockplane.settings import Settings
+
+    settings = Settings(database_url=database_url)
+    database = Database(database_url)
+    upgrade(database)
+    keys = {}
+    with database.session() as session:
+        for role in Role:
+            keys[role.value] = create_key(session, name=f"{role.value}-key", role=role)[1]
+    app = create_app(settings, database=database)
+    with TestClient(app) as client:
+        yield Service(client, database, settings, keys)
+    database.dispose()
