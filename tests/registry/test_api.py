@@ -314,7 +314,8 @@ def test_audit_filters_and_cursor_pagination(service: Service) -> None:
 
 
 def test_concurrent_registrations_give_one_winner(service: Service) -> None:
-    """Two clients register different next versions at once: one 201, one 409, one row."""
+    """Two clients register different content as the same next version at once: exactly one
+    201 and one 409, one row, never a 500 (whether the requests overlap or serialise)."""
     register(service, API, "availability-api-1.0.0.yaml")
     first = content("availability-api-1.0.0.yaml").replace(
         "Stock available to promise for one SKU", "Availability (first)"
@@ -328,7 +329,9 @@ def test_concurrent_registrations_give_one_winner(service: Service) -> None:
     def post(body: str) -> None:
         barrier.wait()
         response = service.client.post(
-            f"/v1/contracts/{API}/versions", json={"content": body}, headers=service.as_role("architect")
+            f"/v1/contracts/{API}/versions",
+            json={"content": body, "version": "1.1.0"},
+            headers=service.as_role("architect"),
         )
         results.append(response.status_code)
 
@@ -339,4 +342,51 @@ def test_concurrent_registrations_give_one_winner(service: Service) -> None:
         thread.join()
     assert sorted(results) == [201, 409]
     versions = service.client.get(f"/v1/contracts/{API}/versions", headers=service.as_role("viewer")).json()
-    assert [v["version"] for v in versions] == ["1.0.0", "1.0.1"]
+    assert [v["version"] for v in versions] == ["1.0.0", "1.1.0"]
+
+
+def test_a_racing_insert_becomes_a_conflict_not_a_crash(service: Service) -> None:
+    """Force the interleaving: B writes the same version while A holds it uncommitted."""
+    from registry.models import Contract, ContractVersion
+    from registry.service import _flush
+    from stockplane.errors import Conflict
+
+    register(service, API, "availability-api-1.0.0.yaml")
+
+    def row(session, contract_id: int, tag: str) -> ContractVersion:  # type: ignore[no-untyped-def]
+        now = dt.datetime.now(dt.UTC)
+        return ContractVersion(
+            contract_id=contract_id,
+            version="9.0.0",
+            major=9,
+            minor=0,
+            patch=0,
+            content_text=tag,
+            canonical_json="{}",
+            content_hash=tag * 8,
+            created_at=now,
+            created_by="t",
+        )
+
+    first, second = service.database.sessions(), service.database.sessions()
+    contract_id = first.query(Contract).one().id
+    first.add(row(first, contract_id, "aaaaaaaa"))
+    _flush(first, "unused")
+    outcome: list[object] = []
+
+    def write_second() -> None:
+        second.add(row(second, contract_id, "bbbbbbbb"))
+        try:
+            _flush(second, "raced")
+            outcome.append("flushed")
+        except Conflict as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=write_second)
+    thread.start()
+    thread.join(timeout=1.0)  # B is now waiting on A's lock (or already refused)
+    first.commit()
+    thread.join()
+    first.close()
+    second.close()
+    assert len(outcome) == 1 and isinstance(outcome[0], Conflict), outcome
