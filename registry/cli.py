@@ -148,7 +148,7 @@ def diff(
         str,
         typer.Argument(help="The old version: a file, or GITREV:path (e.g. origin/main:api/openapi.yaml)."),
     ],
-    new: Annotated[str, typer.Argument(help="The new version: a file, or GITREV:path.")],
+    new: Annotated[str | None, typer.Argument(help="The new version: a file, or GITREV:path.")] = None,
     kind: KindArg = KindOption.auto,
     mode: ModeArg = None,
     policy: PolicyArg = None,
@@ -164,6 +164,16 @@ def diff(
     validate: ValidateArg = Validation.auto,
     policy_pack: PackArg = None,
     color: ColorArg = None,
+    from_version: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="With --to: diff two registered versions of contract OLD in the registry."
+        ),
+    ] = None,
+    to_version: Annotated[str | None, typer.Option("--to", help="See --from.")] = None,
+    registry: Annotated[
+        str | None, typer.Option(help="Registry URL for --from/--to (default: $STOCKPLANE_URL).")
+    ] = None,
 ) -> None:
     """Report the breaking changes from OLD to NEW.
 
@@ -176,7 +186,17 @@ def diff(
       stockplane contracts diff old.yaml new.yaml
       stockplane contracts diff origin/main:api/openapi.yaml api/openapi.yaml --format github
       stockplane contracts diff v1.json v2.json --mode FULL_TRANSITIVE --earlier v0.json
+      stockplane contracts diff inventory-availability-api --from 1.1.0 --to 2.0.0   (in the registry)
     """
+    if from_version or to_version:
+        if not (from_version and to_version) or new is not None:
+            raise UsageError("a registry diff takes a contract name with --from and --to, and no second file")
+        from .remote_cli import remote_diff
+
+        remote_diff(old, from_version, to_version, registry, output_format.value, fail_on, output)
+        return
+    if new is None:
+        raise UsageError("name the NEW version too (or use --from and --to for registered versions)")
     chosen = selected_pack(policy_pack)
     pack = load_pack(chosen) if chosen else None
     options = _gate(kind, mode, policy, deprecation_days, validate, ignore, pack)
@@ -233,6 +253,12 @@ def check(
     validate: ValidateArg = Validation.auto,
     policy_pack: PackArg = None,
     color: ColorArg = None,
+    name: Annotated[
+        str | None, typer.Option(help="Check FILE against this contract in a running registry instead.")
+    ] = None,
+    registry: Annotated[
+        str | None, typer.Option(help="Registry URL for --name (default: $STOCKPLANE_URL).")
+    ] = None,
 ) -> None:
     """Validate, lint and (with --against or --base) diff contracts: one report, one exit code.
 
@@ -243,7 +269,15 @@ def check(
     Examples:
       stockplane contracts check api/openapi.yaml --against origin/main:api/openapi.yaml
       stockplane contracts check api/openapi.yaml events/*.json --base origin/main --format sarif --output contracts.sarif
+      stockplane contracts check api/openapi.yaml --name inventory-availability-api --registry http://registry:8000
     """
+    if name is not None:
+        if len(files) != 1:
+            raise UsageError("--name checks one file against the registry")
+        from .remote_cli import remote_check
+
+        remote_check(Path(files[0]), name, registry, output_format.value, fail_on, output)
+        return
     pack = load_pack(selected_pack(policy_pack))
     options = _gate(kind, mode, policy, deprecation_days, validate, ignore, pack)
     report = check_files(files, options, get_settings().registry, base=base, against=against)
@@ -312,3 +346,6 @@ def rules(
             typer.echo(f"{rule.severity.value:<8} {rule.id:<55} {rule.summary}")
     else:
         raise UsageError(f"--format must be text, markdown or json, not {output_format!r}")
+
+
+from . import remote_cli  # noqa: E402, F401  (registers the registry commands on `app`)

@@ -156,8 +156,12 @@ def register(
     findings = lint_document(side, doc_kind, pack)
     if live:
         findings += _compatibility(live, side, contract_mode, contract_policy, pack)
-    bump = required_bump([f for f in findings if not f.rule.startswith(("openapi-", "event-"))])
     latest = max((v.ordering for v in existing), default=None)
+    bump = (
+        required_bump([f for f in findings if not f.rule.startswith(("openapi-", "event-"))])
+        if latest
+        else "initial"
+    )
     proposed = ".".join(map(str, next_version(latest, bump)))
     blocking = [f for f in findings if f.severity is Severity.ERROR]
     if blocking and any(f.rule.startswith(("openapi-", "event-")) for f in blocking):

@@ -15,6 +15,7 @@ from typer.exceptions import TyperException
 from policies.cli import app as policy_app
 from registry.cli import app as contracts_app
 from stockplane import __version__
+from stockplane.admin_cli import audit, db_app, keys_app, serve
 from stockplane.errors import AppError
 
 app = typer.Typer(
@@ -25,6 +26,10 @@ app = typer.Typer(
 )
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(policy_app, name="policy")
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.command()(serve)
+app.command()(audit)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,120 @@
+"""Kernel commands: run the server, migrate the database, manage API keys, read the audit."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import orjson
+import typer
+
+from .auth import Role, create_key, list_keys, revoke_key
+from .client import Client
+from .database import Database
+from .migrate import current_revision, head_revision, require_migrated, upgrade
+from .settings import get_settings
+
+db_app = typer.Typer(help="Migrate the database (STOCKPLANE_DATABASE_URL).", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="Create, list and revoke API keys (directly in the database).", no_args_is_help=True
+)
+
+
+def _database() -> Database:
+    return Database(get_settings().database_url)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (safe to run repeatedly)."""
+    database = _database()
+    before = current_revision(database)
+    upgrade(database)
+    after = current_revision(database)
+    typer.echo(f"database at {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's migration and the one this code needs."""
+    database = _database()
+    typer.echo(f"database: {current_revision(database) or 'empty'}; code needs: {head_revision()}")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[Role, typer.Option(help="admin, architect, ingest or viewer.")],
+    name: Annotated[str, typer.Option(help="A name for the key's owner, shown in the audit log.")],
+) -> None:
+    """Create a key and print it once; only its hash is stored."""
+    database = _database()
+    require_migrated(database, auto=get_settings().auto_migrate)
+    with database.session() as session:
+        _, plaintext = create_key(session, name=name, role=role)
+    typer.echo(plaintext)
+    typer.echo(f"created {role.value} key {name!r}; store it now, it cannot be shown again", err=True)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    database = _database()
+    require_migrated(database, auto=False)
+    with database.session() as session:
+        for key in list_keys(session):
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            typer.echo(f"{key.name:<24} {key.role:<10} sp_{key.prefix}_…  {state}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: str) -> None:
+    """Revoke a key; requests with it get 401 from then on."""
+    database = _database()
+    require_migrated(database, auto=False)
+    with database.session() as session:
+        revoke_key(session, name=name)
+    typer.echo(f"revoked {name!r}")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (stateless; share the database).")
+    ] = 1,
+) -> None:
+    """Run the HTTP API with uvicorn. Refuses an un-migrated database (see `db upgrade`)."""
+    import uvicorn
+
+    settings = get_settings()
+    require_migrated(_database(), auto=settings.auto_migrate)
+    uvicorn.run(
+        "stockplane.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+    )
+
+
+def audit(
+    actor: Annotated[str | None, typer.Option(help="Only this key name.")] = None,
+    action: Annotated[
+        str | None, typer.Option(help="Only this action, e.g. contract.version.registered.")
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Only targets starting with this, e.g. a contract name.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="Entries to show, newest first.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the server's JSON answer.")] = False,
+) -> None:
+    """Read the audit trail from the running server (STOCKPLANE_URL, STOCKPLANE_API_KEY)."""
+    params = {
+        k: v
+        for k, v in {"actor": actor, "action": action, "target": target, "limit": limit}.items()
+        if v is not None
+    }
+    page = Client().get("/v1/audit", params=params)
+    if as_json:
+        typer.echo(orjson.dumps(page, option=orjson.OPT_INDENT_2).decode())
+        return
+    for entry in page["items"]:
+        summary = orjson.dumps(entry["summary"]).decode()
+        typer.echo(
+            f"{entry['at'][:19]}  {entry['actor']:<16} {entry['action']:<28} {entry['target']:<40} {summary}"
+        )

@@ -1,0 +1,56 @@
+"""A small HTTP client for the CLI commands that talk to a running stockplane server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx2
+
+from .errors import AppError
+from .settings import get_settings
+
+__all__ = ["Client", "Refused", "RemoteError"]
+
+
+class RemoteError(AppError):
+    """The server answered with a problem the caller cannot fix by changing the contract."""
+
+    def __init__(self, status: int, problem: dict[str, Any]) -> None:
+        detail = problem.get("detail") or problem.get("title") or f"HTTP {status}"
+        super().__init__(f"{status} {problem.get('title', '')}: {detail}".strip(), **problem)
+        self.status = status
+        self.problem_body = problem
+
+
+class Refused(RemoteError):
+    """A 409: the registry refused the change; its findings explain why (CLI exit 1)."""
+
+
+class Client:
+    def __init__(self, url: str | None = None, api_key: str | None = None) -> None:
+        settings = get_settings()
+        self.url = (url or settings.url).rstrip("/")
+        key = api_key if api_key is not None else settings.api_key
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self._http = httpx2.Client(base_url=self.url, headers=headers, timeout=60)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx2.HTTPError as exc:
+            raise AppError(
+                f"cannot reach stockplane at {self.url} ({type(exc).__name__}); is `stockplane serve` running?"
+            ) from None
+        if response.status_code >= 400:
+            try:
+                problem = response.json()
+            except ValueError:
+                problem = {"title": response.reason_phrase, "detail": response.text[:200]}
+            raise (Refused if response.status_code == 409 else RemoteError)(response.status_code, problem)
+        return response.json() if response.content else None
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.request("POST", path, **kwargs)
