@@ -58,6 +58,10 @@ def _refused(exc: Refused, source: str) -> None:
     raise typer.Exit(1)
 
 
+def _change(bump: str) -> str:
+    return "first version" if bump == "initial" else f"{bump} change"
+
+
 def _read(file: Path) -> str:
     try:
         return file.read_text(encoding="utf-8")
@@ -103,7 +107,7 @@ def register(
     _print(
         result,
         as_json,
-        f"{name}@{result['version']}: {verb} ({result['required_bump']} change, {len(result['findings'])} finding(s))",
+        f"{name}@{result['version']}: {verb} ({_change(result['required_bump'])}, {len(result['findings'])} finding(s))",
     )
 
 

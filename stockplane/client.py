@@ -31,12 +31,12 @@ class Client:
         settings = get_settings()
         self.url = (url or settings.url).rstrip("/")
         key = api_key if api_key is not None else settings.api_key
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self._http = httpx2.Client(base_url=self.url, headers=headers, timeout=60)
+        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
-            response = self._http.request(method, path, **kwargs)
+            with httpx2.Client(base_url=self.url, headers=self._headers, timeout=60) as http:
+                response = http.request(method, path, **kwargs)
         except httpx2.HTTPError as exc:
             raise AppError(
                 f"cannot reach stockplane at {self.url} ({type(exc).__name__}); is `stockplane serve` running?"
