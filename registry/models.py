@@ -47,8 +47,9 @@ class ContractVersion(Base):
     major: Mapped[int] = mapped_column(Integer)
     minor: Mapped[int] = mapped_column(Integer)
     patch: Mapped[int] = mapped_column(Integer)
-    content_text: Mapped[str] = mapped_column(Text)
-    canonical_json: Mapped[str] = mapped_column(Text)
+    # The documents are large: loaded only when read (listing versions must stay cheap).
+    content_text: Mapped[str] = mapped_column(Text, deferred=True)
+    canonical_json: Mapped[str] = mapped_column(Text, deferred=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16), default="active")
     sunset_on: Mapped[dt.date | None] = mapped_column(Date, default=None)

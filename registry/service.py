@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -81,17 +81,22 @@ def _parse(content: str, name: str, settings: RegistrySettings) -> Side:
     return Side(document, RefResolver(document))  # no open_relative: stored contracts are self-contained
 
 
-@lru_cache(maxsize=256)
-def _stored_side(content_hash: str, canonical_json: str) -> Side:
-    """Parsed stored versions, cached by hash: a transitive check re-reads many of them."""
-    document = Document(
-        data=orjson.loads(canonical_json), source=f"stored {content_hash[:12]}", format="json"
-    )
-    return Side(document, RefResolver(document))
+_PARSED: OrderedDict[str, Side] = OrderedDict()
+_PARSED_LIMIT = 128
 
 
 def _side_of(version: ContractVersion) -> Side:
-    side = _stored_side(version.content_hash, version.canonical_json)
+    """A stored version, parsed once per process and cached by content hash (versions are
+    immutable), so a transitive check does not re-read and re-parse every earlier version."""
+    side = _PARSED.get(version.content_hash)
+    if side is None:
+        data = orjson.loads(version.canonical_json)
+        document = Document(data=data, source=version.content_hash[:12], format="json")
+        side = _PARSED[version.content_hash] = Side(document, RefResolver(document))
+        while len(_PARSED) > _PARSED_LIMIT:
+            _PARSED.popitem(last=False)
+    else:
+        _PARSED.move_to_end(version.content_hash)
     side.document.source = f"{version.contract.name}@{version.version}"
     return side
 

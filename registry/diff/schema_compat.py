@@ -26,6 +26,8 @@ from typing import Any
 import jsonschema
 import orjson
 
+from stockplane.errors import DocumentError
+
 from ..refs import RefResolver
 from .schema_keywords import numeric_issues, string_issues, type_issues
 from .schema_structures import StructureChecks
@@ -44,6 +46,7 @@ from .schema_vocab import (
     json_equal,
     mentions_ref,
     overlaps,
+    ref_names,
     short_values,
     types_of,
     values_of,
@@ -83,6 +86,7 @@ class SchemaReader(StructureChecks):
         # unions that repeat themselves hit the memo instead of multiplying the work.
         self._writer_canon: dict[bytes, Any] = {}
         self._reader_canon: dict[bytes, Any] = {}
+        self._unchanged: dict[str, bool] = {}  # ref name -> target and its closure equal in both
 
     def swapped(self) -> SchemaReader:
         """The same comparison with writer and reader documents exchanged (for ``not``)."""
@@ -154,8 +158,8 @@ class SchemaReader(StructureChecks):
             w = {}
         if not isinstance(r, dict):
             return []
-        if w == r and not mentions_ref(w):
-            return []
+        if w == r and self._refs_unchanged(w):
+            return []  # equal, and so is everything it refers to: nothing to compare
         if "allOf" in w:
             w = self._merge_all_of(w)
             if w is False:
@@ -206,6 +210,40 @@ class SchemaReader(StructureChecks):
         if types and len(types) > 1 and ("anyOf" in r or "oneOf" in r):
             return [(self._keep({**w, "type": t}), wp) for t in sorted(types)]
         return None
+
+    def _refs_unchanged(self, schema: Any) -> bool:
+        """Whether every reference in ``schema`` resolves, in both documents, to equal targets
+        whose own references do too. Checked with C-level equality, once per name."""
+        names = ref_names(schema)
+        return all(self._unchanged_target(name) for name in names)
+
+    def _unchanged_target(self, name: str) -> bool:
+        known = self._unchanged.get(name)
+        if known is not None:
+            return known
+        seen, queue, same = {name}, [name], True
+        while queue and same:
+            current = queue.pop()
+            if self._unchanged.get(current) is True:
+                continue
+            try:
+                writer_target, _ = self.writer.resolve(current)
+                reader_target, _ = self.reader.resolve(current)
+            except DocumentError:
+                same = False
+                break
+            if writer_target != reader_target or self._unchanged.get(current) is False:
+                same = False
+                break
+            for child in ref_names(writer_target):
+                if child not in seen:
+                    seen.add(child)
+                    queue.append(child)
+        if same:  # every name reached is equal, and so is everything each of them reaches
+            self._unchanged.update(dict.fromkeys(seen, True))
+        else:
+            self._unchanged[name] = False
+        return same
 
     def _canonical(self, table: dict[bytes, Any], node: Any) -> Any:
         if not isinstance(node, dict):

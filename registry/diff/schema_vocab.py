@@ -30,6 +30,7 @@ __all__ = [
     "json_equal",
     "mentions_ref",
     "overlaps",
+    "ref_names",
     "schema_for",
     "short_values",
     "tuple_view",
@@ -204,6 +205,20 @@ def combine(keyword: str, a: Any, b: Any) -> Any:
     ):
         return {"allOf": [a, b]}
     return a
+
+
+_REF = re.compile(rb'"\$ref":"((?:[^"\\]|\\.)*)"')
+
+
+def ref_names(schema: Any) -> set[str]:
+    """Every ``$ref`` string inside a subtree (found in C: serialise, then scan)."""
+    try:
+        text = orjson.dumps(schema)
+    except TypeError:
+        return {"#unserialisable"}  # cannot tell: resolving it fails, so the subtree is walked
+    if b'"$ref"' not in text:
+        return set()
+    return {orjson.loads(b'"' + match + b'"') for match in _REF.findall(text)}
 
 
 def mentions_ref(schema: Any) -> bool:
