@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synthetic import large_openapi  # noqa: E402
+from synthetic import large_openapi
 
 _PACK = {
     "pack.yaml": "name: bench\nversion: 1.0.0\nextends: retail-omnichannel\n",
