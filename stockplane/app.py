@@ -49,8 +49,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     require_migrated(database, auto=settings.auto_migrate)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        provider = getattr(app.state, "tracer_provider", None)
+        if provider is not None:
+            provider.shutdown()  # flush the last spans to the collector
         database.dispose()
 
     app = FastAPI(

@@ -12,7 +12,10 @@ __all__ = ["instrument"]
 
 
 def instrument(app: FastAPI, engine: Engine) -> bool:
-    """Trace requests and queries when an OTLP endpoint is configured; returns whether it did."""
+    """Trace requests and queries when an OTLP endpoint is configured; returns whether it did.
+
+    The provider is kept on ``app.state.tracer_provider`` so shutdown can flush it.
+    """
     if not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         return False
     from opentelemetry import trace
@@ -26,7 +29,9 @@ def instrument(app: FastAPI, engine: Engine) -> bool:
     resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "stockplane")})
     provider = TracerProvider(resource=resource)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    trace.set_tracer_provider(provider)
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        trace.set_tracer_provider(provider)  # once per process; later apps keep their own
     FastAPIInstrumentor.instrument_app(app, tracer_provider=provider)
     SQLAlchemyInstrumentor().instrument(engine=engine, tracer_provider=provider)
+    app.state.tracer_provider = provider
     return True

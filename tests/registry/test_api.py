@@ -390,3 +390,36 @@ def test_a_racing_insert_becomes_a_conflict_not_a_crash(service: Service) -> Non
     first.close()
     second.close()
     assert len(outcome) == 1 and isinstance(outcome[0], Conflict), outcome
+
+
+def test_update_contract_metadata(service: Service) -> None:
+    register(service, API, "availability-api-1.0.0.yaml")
+    changed = service.client.patch(
+        f"/v1/contracts/{API}",
+        json={"owner": "availability-squad", "tags": ["stock"], "compatibility_mode": "FULL"},
+        headers=service.as_role("architect"),
+    )
+    assert changed.status_code == 200
+    assert (changed.json()["owner"], changed.json()["tags"], changed.json()["compatibility_mode"]) == (
+        "availability-squad",
+        ["stock"],
+        "FULL",
+    )
+    audit = service.client.get(
+        "/v1/audit", params={"action": "contract.updated"}, headers=service.as_role("viewer")
+    ).json()
+    assert audit["items"][0]["summary"]["owner"] == "availability-squad"
+    assert (
+        service.client.patch(
+            f"/v1/contracts/{API}",
+            json={"compatibility_mode": "SOMETIMES"},
+            headers=service.as_role("architect"),
+        ).status_code
+        == 422
+    )
+    assert (
+        service.client.patch(
+            "/v1/contracts/nope", json={"owner": "x"}, headers=service.as_role("architect")
+        ).status_code
+        == 404
+    )
