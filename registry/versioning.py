@@ -11,20 +11,10 @@ from packaging.version import InvalidVersion, Version
 from stockplane.errors import InputError
 
 from .diff.findings import Finding, Severity
+from .diff.openapi.versions import ADDITION_RULES
 
-__all__ = ["ADDITION_RULES", "check_range", "covers", "next_version", "parse_semver", "required_bump"]
+__all__ = ["check_range", "covers", "next_version", "parse_semver", "required_bump"]
 
-ADDITION_RULES = frozenset(
-    {
-        "api-path-added",
-        "endpoint-added",
-        "new-optional-request-parameter",
-        "new-optional-request-body",
-        "request-body-media-type-added",
-        "response-media-type-added",
-        "response-success-status-added",
-    }
-)
 
 SemVer = tuple[int, int, int]
 
@@ -43,7 +33,7 @@ def required_bump(findings: Iterable[Finding]) -> str:
     findings = [f for f in findings if not f.waived]
     if any(f.severity is Severity.ERROR for f in findings):
         return "major"
-    if any(f.rule in ADDITION_RULES or f.rule.startswith("new-optional") for f in findings):
+    if any(f.rule in ADDITION_RULES for f in findings):
         return "minor"
     return "patch"
 

@@ -9,12 +9,13 @@ from ..catalogue import RULES
 from ..compatibility import Side
 from ..findings import Finding, Location, Severity
 
-__all__ = ["parse_version", "version_findings"]
+__all__ = ["ADDITION_RULES", "parse_version", "version_findings"]
 
 _SEMVER = re.compile(
     r"^v?(0|[1-9]\d*)(?:\.(0|[1-9]\d*)(?:\.(0|[1-9]\d*)(?:-([0-9A-Za-z.-]+))?)?)?(?:\+[0-9A-Za-z.-]+)?$"
 )
-_ADDITIONS = frozenset(
+# Rules that mean "something was added": they call for a new minor version.
+ADDITION_RULES = frozenset(
     {
         "api-path-added",
         "endpoint-added",
@@ -70,7 +71,11 @@ def version_findings(old: Side, new: Side, findings: Sequence[Finding]) -> list[
                 f"breaking changes need a new major version, but {old_text} → {new_text}",
             )
         ]
-    if not breaking and any(f.rule in _ADDITIONS for f in findings) and new_version[:2] == old_version[:2]:
+    if (
+        not breaking
+        and any(f.rule in ADDITION_RULES for f in findings)
+        and new_version[:2] == old_version[:2]
+    ):
         return [
             finding(
                 "api-minor-version-required",
