@@ -78,7 +78,7 @@ PolicyArg = Annotated[
         "compatible [default: the policy pack's, else lenient]."
     ),
 ]
-FormatArg = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]  # type: ignore[valid-type]
+FormatArg = Annotated[OutputFormat, typer.Option("--format", help="Output format.")]
 FailOnArg = Annotated[FailOn, typer.Option(help="Exit 1 when a finding at or above this severity remains.")]
 IgnoreArg = Annotated[
     Path | None, typer.Option(help="YAML file of waivers: {rule, location, reason, expires}.")
@@ -125,7 +125,7 @@ def _gate(
     return GateOptions(
         kind=kind.value,
         mode=mode,
-        policy=policy.value if policy else None,  # type: ignore[arg-type]
+        policy=policy.value if policy else None,
         deprecation_days=deprecation_days,
         validation=validate.value,
         waivers=ignore,

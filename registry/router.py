@@ -28,6 +28,7 @@ from .schemas import (
     ContractUpdate,
     DeprecationCreate,
     DiffRead,
+    FindingRead,
     ImpactRead,
     RegistrationRead,
     VersionCreate,
@@ -47,6 +48,14 @@ def _pack(request: Request) -> PolicyPack:
 
 def _settings(request: Request) -> Any:
     return request.app.state.settings.registry
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _findings(value: object) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _contract_read(session: Session, contract: Contract) -> ContractRead:
@@ -77,7 +86,7 @@ def _version_read(version: ContractVersion) -> VersionRead:
         policy_pack=version.policy_pack,
         created_at=version.created_at,
         created_by=version.created_by,
-        changelog=version.changelog,  # type: ignore[arg-type]
+        changelog=[FindingRead(**finding) for finding in version.changelog],
     )
 
 
@@ -178,7 +187,7 @@ def register_version(
         dry_run=result.dry_run,
         version=result.proposed,
         required_bump=result.required_bump,
-        findings=[service.finding_dict(f) for f in result.findings],  # type: ignore[misc]
+        findings=[FindingRead(**service.finding_dict(f)) for f in result.findings],
         registered=_version_read(result.version) if result.version is not None else None,
     )
 
@@ -209,9 +218,9 @@ def compatibility(
             raise
         return CompatibilityResult(
             compatible=False,
-            proposed_version=exc.extensions.get("proposed_version"),  # type: ignore[arg-type]
-            required_bump=exc.extensions.get("required_bump"),
-            findings=exc.extensions.get("findings", []),  # type: ignore[arg-type]
+            proposed_version=_text(exc.extensions.get("proposed_version")),
+            required_bump=_text(exc.extensions.get("required_bump")),
+            findings=[FindingRead(**finding) for finding in _findings(exc.extensions.get("findings"))],
             detail=exc.message,
             policy_pack=pack.label,
         )
@@ -219,8 +228,8 @@ def compatibility(
         compatible=True,
         proposed_version=result.proposed,
         required_bump=result.required_bump,
-        findings=[service.finding_dict(f) for f in result.findings],
-        policy_pack=pack.label,  # type: ignore[misc]
+        findings=[FindingRead(**service.finding_dict(f)) for f in result.findings],
+        policy_pack=pack.label,
     )
 
 
@@ -266,7 +275,7 @@ def diff(
         from_version=from_version,
         to_version=to_version,
         required_bump=required_bump(findings),
-        findings=[service.finding_dict(f) for f in findings],  # type: ignore[misc]
+        findings=[FindingRead(**service.finding_dict(f)) for f in findings],
     )
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -26,6 +26,7 @@ from stockplane.settings import RegistrySettings
 from .diff.compatibility import Mode, Side
 from .diff.engine import DiffOptions, diff_contracts
 from .diff.findings import Finding, Severity
+from .diff.schema_vocab import Policy
 from .kinds import detect_kind
 from .lint import lint_document
 from .models import Consumer, Contract, ContractVersion
@@ -281,9 +282,8 @@ def _stored_findings(version: ContractVersion) -> list[Finding]:
 def diff_versions(session: Session, *, contract: Contract, old: str, new: str) -> list[Finding]:
     """The engine's findings between two stored versions, under the contract's mode."""
     before, after = get_version(session, contract, old), get_version(session, contract, new)
-    options = DiffOptions(
-        mode=Mode(contract.compatibility_mode), policy=contract.compatibility_policy, today=dt.date.today()
-    )  # type: ignore[arg-type]
+    policy = cast(Policy, contract.compatibility_policy)
+    options = DiffOptions(mode=Mode(contract.compatibility_mode), policy=policy, today=dt.date.today())
     if options.mode.transitive:
         options = DiffOptions(
             mode=Mode(contract.compatibility_mode.removesuffix("_TRANSITIVE")),
