@@ -423,3 +423,56 @@ def test_update_contract_metadata(service: Service) -> None:
         ).status_code
         == 404
     )
+
+
+def test_transitive_mode_checks_every_earlier_live_version(service: Service) -> None:
+    """v2 drops `code`, v3 brings it back as a string: each step is compatible, but v3 cannot
+    read what v1 wrote. Refused under BACKWARD_TRANSITIVE, accepted under BACKWARD."""
+    base = json.loads(content("inventory-adjusted-1.0.0.json"))
+    base.pop("additionalProperties")  # open content, read leniently
+
+    def version(code: dict | None) -> str:
+        schema = json.loads(json.dumps(base))
+        if code is not None:
+            schema["properties"]["code"] = code
+        return json.dumps(schema)
+
+    architect = service.as_role("architect")
+
+    def post(body: str, **extra: object):  # type: ignore[no-untyped-def]
+        return service.client.post(
+            f"/v1/contracts/{EVENT}/versions", json={"content": body, **extra}, headers=architect
+        )
+
+    first = post(
+        version({"type": "integer"}), compatibility_mode="BACKWARD_TRANSITIVE", compatibility_policy="lenient"
+    )
+    assert first.status_code == 201
+    assert post(version(None), version="1.1.0").status_code == 201
+    refused = post(version({"type": "string"}), version="1.2.0")
+    assert refused.status_code == 409
+    assert {f["rule"] for f in refused.json()["findings"]} == {"schema-type-changed"}
+    service.client.patch(f"/v1/contracts/{EVENT}", json={"compatibility_mode": "BACKWARD"}, headers=architect)
+    assert post(version({"type": "string"}), version="1.2.0").status_code == 201
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    database = Database(f"sqlite:///{tmp_path}/pragmas.db")
+    with database.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    database.dispose()
+
+
+def test_only_key_hashes_are_stored(service: Service) -> None:
+    from sqlalchemy import text
+
+    with service.database.engine.connect() as connection:
+        stored = " ".join(
+            str(value) for row in connection.execute(text("SELECT * FROM api_key")) for value in row
+        )
+    for plaintext in service.keys.values():
+        assert plaintext not in stored
+        assert plaintext.split("_", 2)[2] not in stored
