@@ -1,0 +1,67 @@
+"""The canonical event as the correlator sees it: the envelope's business facts, plus what
+ingestion learnt about it (duplicate deliveries, contract violations)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["FAILURE_STATUSES", "Event", "event_from_envelope"]
+
+FAILURE_STATUSES = frozenset({"error", "dead_letter"})
+
+
+@dataclass(frozen=True)
+class Event:
+    """One stored event. ``deliveries`` counts identical re-deliveries of the same
+    ``event_id``; ``conflicting`` marks a re-delivery with different content."""
+
+    event_id: str
+    correlation_id: str
+    type: str
+    system: str
+    occurred_at: dt.datetime
+    status: str = "ok"
+    instance: str = ""
+    received_at: dt.datetime | None = None
+    causation_id: str | None = None
+    schema_version: str | None = None
+    inventory_status: str | None = None
+    channel: str | None = None
+    error_code: str | None = None
+    deliveries: int = 1
+    conflicting: bool = False
+    violations: tuple[str, ...] = field(default_factory=tuple)  # contract problems found at ingestion
+    retired_schema: bool = False
+
+
+def _timestamp(value: Any, name: str) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        parsed = value
+    else:
+        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise ValueError(f"{name} must carry a UTC offset (RFC 3339), got {value!r}")
+    return parsed
+
+
+def event_from_envelope(envelope: dict[str, Any], *, received_at: dt.datetime | None = None) -> Event:
+    """Build an :class:`Event` from an already schema-validated envelope."""
+    source = envelope.get("source") or {}
+    error = envelope.get("error") or {}
+    return Event(
+        event_id=str(envelope["event_id"]),
+        correlation_id=str(envelope["correlation_id"]),
+        type=str(envelope["type"]),
+        system=str(source.get("system", "")),
+        instance=str(source.get("instance", "")),
+        occurred_at=_timestamp(envelope["occurred_at"], "occurred_at"),
+        received_at=received_at,
+        status=str(envelope.get("status", "ok")),
+        causation_id=envelope.get("causation_id"),
+        schema_version=envelope.get("schema_version"),
+        inventory_status=envelope.get("inventory_status"),
+        channel=envelope.get("channel"),
+        error_code=error.get("code") if isinstance(error, dict) else None,
+    )
