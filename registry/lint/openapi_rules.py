@@ -69,11 +69,17 @@ def operations_secured(context: LintContext) -> Iterator[Hit]:
             yield operation.pointer, f"{operation.label} has no security requirement"
 
 
+def _operations_without(context: LintContext, field: str) -> Iterator[Hit]:
+    """Operations whose ``field`` is missing or blank."""
+    for operation in _operations(context):
+        value = operation.spec.get(field)
+        if not value or (isinstance(value, str) and not value.strip()):
+            yield operation.pointer, f"{operation.label} has no {field}"
+
+
 @check("openapi-operation-id-missing")
 def operation_ids_present(context: LintContext) -> Iterator[Hit]:
-    for operation in _operations(context):
-        if not operation.spec.get("operationId"):
-            yield operation.pointer, f"{operation.label} has no operationId"
+    return _operations_without(context, "operationId")
 
 
 @check("openapi-operation-id-duplicate")
@@ -91,16 +97,12 @@ def operation_ids_unique(context: LintContext) -> Iterator[Hit]:
 
 @check("openapi-operation-summary-missing")
 def summaries_present(context: LintContext) -> Iterator[Hit]:
-    for operation in _operations(context):
-        if not str(operation.spec.get("summary") or "").strip():
-            yield operation.pointer, f"{operation.label} has no summary"
+    return _operations_without(context, "summary")
 
 
 @check("openapi-operation-tags-missing")
 def tags_present(context: LintContext) -> Iterator[Hit]:
-    for operation in _operations(context):
-        if not operation.spec.get("tags"):
-            yield operation.pointer, f"{operation.label} has no tags"
+    return _operations_without(context, "tags")
 
 
 @check("openapi-error-not-problem-json")
