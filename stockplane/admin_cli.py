@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 
-from .auth import Role, create_key, list_keys, revoke_key
-from .client import Client
-from .database import Database
-from .migrate import current_revision, head_revision, require_migrated, upgrade
+from .roles import Role
 from .settings import get_settings
+
+if TYPE_CHECKING:
+    from .database import Database
+
+# The database layer (SQLAlchemy, Alembic) and the HTTP client load inside the commands
+# that need them, so offline commands such as `contracts diff` start quickly.
 
 db_app = typer.Typer(help="Migrate the database (STOCKPLANE_DATABASE_URL).", no_args_is_help=True)
 keys_app = typer.Typer(
@@ -20,12 +23,16 @@ keys_app = typer.Typer(
 
 
 def _database() -> Database:
+    from .database import Database
+
     return Database(get_settings().database_url)
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration (safe to run repeatedly)."""
+    from .migrate import current_revision, upgrade
+
     database = _database()
     before = current_revision(database)
     upgrade(database)
@@ -36,6 +43,8 @@ def db_upgrade() -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Show the database's migration and the one this code needs."""
+    from .migrate import current_revision, head_revision
+
     database = _database()
     typer.echo(f"database: {current_revision(database) or 'empty'}; code needs: {head_revision()}")
 
@@ -46,6 +55,9 @@ def keys_create(
     name: Annotated[str, typer.Option(help="A name for the key's owner, shown in the audit log.")],
 ) -> None:
     """Create a key and print it once; only its hash is stored."""
+    from .auth import create_key
+    from .migrate import require_migrated
+
     database = _database()
     require_migrated(database, auto=get_settings().auto_migrate)
     with database.session() as session:
@@ -57,6 +69,9 @@ def keys_create(
 @keys_app.command("list")
 def keys_list() -> None:
     """List keys (never their secrets)."""
+    from .auth import list_keys
+    from .migrate import require_migrated
+
     database = _database()
     require_migrated(database, auto=False)
     with database.session() as session:
@@ -68,6 +83,9 @@ def keys_list() -> None:
 @keys_app.command("revoke")
 def keys_revoke(name: str) -> None:
     """Revoke a key; requests with it get 401 from then on."""
+    from .auth import revoke_key
+    from .migrate import require_migrated
+
     database = _database()
     require_migrated(database, auto=False)
     with database.session() as session:
@@ -84,6 +102,8 @@ def serve(
 ) -> None:
     """Run the HTTP API with uvicorn. Refuses an un-migrated database (see `db upgrade`)."""
     import uvicorn
+
+    from .migrate import require_migrated
 
     settings = get_settings()
     require_migrated(_database(), auto=settings.auto_migrate)
@@ -104,6 +124,8 @@ def audit(
     as_json: Annotated[bool, typer.Option("--json", help="Print the server's JSON answer.")] = False,
 ) -> None:
     """Read the audit trail from the running server (STOCKPLANE_URL, STOCKPLANE_API_KEY)."""
+    from .client import Client
+
     params = {
         k: v
         for k, v in {"actor": actor, "action": action, "target": target, "limit": limit}.items()

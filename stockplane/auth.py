@@ -8,24 +8,15 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from enum import StrEnum
 
 from sqlalchemy import DateTime, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .database import Base
 from .errors import Conflict, NotFound, Unauthorized
+from .roles import Role
 
 __all__ = ["ApiKey", "Principal", "Role", "authenticate", "create_key", "list_keys", "revoke_key"]
-
-
-class Role(StrEnum):
-    """What a key may do. ``admin`` may do everything the others may."""
-
-    ADMIN = "admin"
-    ARCHITECT = "architect"
-    INGEST = "ingest"
-    VIEWER = "viewer"
 
 
 class ApiKey(Base):
