@@ -117,11 +117,8 @@ class StructureChecks:
         w_patterns = as_mapping(w.get("patternProperties"))
         r_patterns = as_mapping(r.get("patternProperties"))
         open_default = self.policy == "strict"
-        w_extra = w.get(
-            "additionalProperties",
-            open_default if "patternProperties" not in w or open_default else False,
-        )
-        r_extra = r.get("additionalProperties", True)
+        w_extra = _extra(w, open_default if "patternProperties" not in w or open_default else False)
+        r_extra = _extra(r, True)
         absent = self._absent_properties(w_props, r_props)
         for name in {**w_props, **r_props}:
             ws, wsp = schema_for(name, w_props, w_patterns, w_extra, wp)
@@ -272,3 +269,17 @@ class StructureChecks:
                 elif isinstance(have, (dict, bool)):
                     issues += self._sub(have, f"{wp}/{keyword}/{trigger}", needed, pointer)
         return issues
+
+
+_SPREADING = ("allOf", "anyOf", "oneOf", "if", "dependentSchemas", "$ref")
+
+
+def _extra(schema: dict[str, Any], default: Any) -> Any:
+    """The schema for undeclared properties: ``additionalProperties``, else
+    ``unevaluatedProperties`` when no combinator spreads evaluation over subschemas
+    (with one, the properties they evaluate are unknown here, so it is left open)."""
+    if "additionalProperties" in schema:
+        return schema["additionalProperties"]
+    if "unevaluatedProperties" in schema and not any(key in schema for key in _SPREADING):
+        return schema["unevaluatedProperties"]
+    return default

@@ -231,3 +231,14 @@ def test_apicurio_suite_through_the_cli(cli, tmp_path) -> None:
         got = {(0, 0): "both", (0, 1): "backward", (1, 0): "forward", (1, 1): "none"}[tuple(codes)]
         agree += got == case["compatibility"]
     assert agree >= 141
+
+
+def test_unevaluated_properties_closes_a_schema_like_additional_properties() -> None:
+    open_reader = {"type": "object", "properties": {"sku": {"type": "string"}}}
+    closed_reader = {**open_reader, "unevaluatedProperties": False}
+    writer = {"type": "object", "properties": {"sku": {"type": "string"}, "note": {"type": "string"}}}
+    assert reads(writer, open_reader, policy="lenient") == []
+    (issue,) = reads(writer, closed_reader, policy="lenient")
+    assert (issue.kind, issue.path) == ("property-not-accepted", ".note")
+    spread = {**closed_reader, "allOf": [{"properties": {"note": {"type": "string"}}}]}
+    assert reads(writer, spread, policy="lenient") == []  # allOf evaluates `note`: left open
