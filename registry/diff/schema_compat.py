@@ -269,7 +269,8 @@ class SchemaReader(StructureChecks):
         if "allOf" in r and isinstance(r["allOf"], list):
             for index, part in enumerate(r["allOf"]):
                 issues += self._sub(w, wp, part, f"{rp}/allOf/{index}")
-            r_base = {k: v for k, v in r.items() if k != "allOf"}
+            # evaluation spreads over the allOf parts: unevaluated* cannot be judged on the base
+            r_base = {k: v for k, v in r.items() if k not in ("allOf", "unevaluatedProperties")}
         for keyword in ("anyOf", "oneOf"):
             options = r.get(keyword)
             if isinstance(options, list):
