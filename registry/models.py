@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from stockplane.database import Base
+from stockplane.database import Base, UtcDateTime
 
 __all__ = ["Consumer", "Contract", "ContractVersion"]
 
@@ -24,7 +24,7 @@ class Contract(Base):
     tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     compatibility_mode: Mapped[str] = mapped_column(String(32))
     compatibility_policy: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[str] = mapped_column(String(100))
 
     versions: Mapped[list[ContractVersion]] = relationship(
@@ -56,7 +56,7 @@ class ContractVersion(Base):
     replacement: Mapped[str | None] = mapped_column(String(64), default=None)
     changelog: Mapped[list[Any]] = mapped_column(JSON, default=list)
     policy_pack: Mapped[str | None] = mapped_column(String(128), default=None)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[str] = mapped_column(String(100))
 
     contract: Mapped[Contract] = relationship(back_populates="versions")
@@ -77,5 +77,5 @@ class Consumer(Base):
     system: Mapped[str] = mapped_column(String(128))
     environment: Mapped[str] = mapped_column(String(64))
     versions: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[str] = mapped_column(String(100))

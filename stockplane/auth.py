@@ -9,10 +9,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import DateTime, String, select
+from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .database import Base
+from .database import Base, UtcDateTime
 from .errors import Conflict, NotFound, Unauthorized
 from .roles import Role
 
@@ -27,8 +27,8 @@ class ApiKey(Base):
     role: Mapped[str] = mapped_column(String(16))
     prefix: Mapped[str] = mapped_column(String(16), index=True)
     key_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from alembic import context
 import registry.models  # noqa: F401  (registers the registry tables)
 import stockplane.audit
 import stockplane.auth  # noqa: F401
+import tracing.models  # noqa: F401
 from stockplane.database import Base
 
 target_metadata = Base.metadata

@@ -1,0 +1,53 @@
+"""Stored events and the transactions they form.
+
+Events are stored once per ``event_id`` with their raw envelope; re-deliveries only bump a
+counter (or flag a conflict). Each transaction row is the correlator's latest verdict, so
+lists and filters never re-correlate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from stockplane.database import Base, UtcDateTime
+
+__all__ = ["StoredEvent", "TransactionRecord"]
+
+
+class StoredEvent(Base):
+    __tablename__ = "event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    correlation_id: Mapped[str] = mapped_column(String(128), index=True)
+    type: Mapped[str] = mapped_column(String(64))
+    system: Mapped[str] = mapped_column(String(64))
+    instance: Mapped[str] = mapped_column(String(128), default="")
+    status: Mapped[str] = mapped_column(String(16))
+    occurred_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    schema_version: Mapped[str | None] = mapped_column(String(32), default=None)
+    inventory_status: Mapped[str | None] = mapped_column(String(32), default=None)
+    error_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    deliveries: Mapped[int] = mapped_column(Integer, default=1)
+    conflicting: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[str] = mapped_column(Text, deferred=True)
+
+
+class TransactionRecord(Base):
+    __tablename__ = "inventory_transaction"
+
+    correlation_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    workflow: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    event_count: Mapped[int] = mapped_column(Integer)
+    anomalies: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    failure: Mapped[str | None] = mapped_column(Text, default=None)
+    sync_latency_ms: Mapped[int | None] = mapped_column(Integer, default=None)
