@@ -70,8 +70,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     _kernel_routes(app)
 
     from registry.router import router as registry_router  # the domains plug in here
+    from tracing.router import router as tracing_router
 
     app.include_router(registry_router)
+    app.include_router(tracing_router)
     _problem_openapi(app)
     instrument(app, database.engine)
     return app

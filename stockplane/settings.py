@@ -31,6 +31,17 @@ class RegistrySettings(BaseModel):
     )
 
 
+class TracingSettings(BaseModel):
+    """Limits of event ingestion."""
+
+    max_batch_events: int = Field(
+        10_000, description="Most events one POST /v1/events may carry (more: 413)."
+    )
+    max_batch_bytes: int = Field(
+        10 * 1024 * 1024, description="Largest POST /v1/events body, in bytes (more: 413)."
+    )
+
+
 class Settings(BaseSettings):
     """All of stockplane's settings; nested blocks use ``__`` in variable names."""
 
@@ -58,6 +69,10 @@ class Settings(BaseSettings):
         None,
         description="The policy pack to apply: a folder, or a built-in pack name "
         "(STOCKPLANE_POLICY_PACK; default: the built-in retail-omnichannel pack).",
+    )
+    tracing: TracingSettings = Field(
+        default_factory=TracingSettings,
+        description="Event ingestion limits (STOCKPLANE_TRACING__...).",
     )
     registry: RegistrySettings = Field(
         default_factory=RegistrySettings,

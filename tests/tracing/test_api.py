@@ -1,0 +1,148 @@
+"""Event ingestion and transactions over HTTP, on SQLite and (when configured) PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import orjson
+
+from tests.conftest import Service
+
+_ids = itertools.count()
+NOW = dt.datetime.now(dt.UTC)
+
+
+def envelope(correlation_id: str, type_: str, system: str, seconds_ago: float, **extra: object) -> dict:
+    at = (NOW - dt.timedelta(seconds=seconds_ago)).isoformat()
+    event = {
+        "event_id": f"ev-{next(_ids)}",
+        "correlation_id": correlation_id,
+        "type": type_,
+        "schema_version": "1.0.0",
+        "source": {"system": system, "instance": f"{system}-1"},
+        "occurred_at": at,
+        "status": "ok",
+    }
+    event.update(extra)
+    return event
+
+
+def sale(correlation_id: str, *, complete: bool, seconds_ago: float = 60) -> list[dict]:
+    events = [
+        envelope(correlation_id, "pos.sale", "pos", seconds_ago),
+        envelope(correlation_id, "inventory.adjusted", "erp", seconds_ago - 20),
+    ]
+    if complete:
+        events += [
+            envelope(correlation_id, "availability.published", "ecommerce", seconds_ago - 30),
+            envelope(correlation_id, "availability.published", "marketplace", seconds_ago - 40),
+        ]
+    return events
+
+
+def post(service: Service, events: object, *, ndjson: bool = False, role: str = "ingest"):  # type: ignore[no-untyped-def]
+    headers = service.as_role(role)
+    if ndjson:
+        body = b"\n".join(orjson.dumps(e) for e in events)  # type: ignore[attr-defined]
+        return service.client.post(
+            "/v1/events", content=body, headers={**headers, "Content-Type": "application/x-ndjson"}
+        )
+    return service.client.post("/v1/events", json=events, headers=headers)
+
+
+def test_ingest_correlate_and_read_back(service: Service) -> None:
+    batch = [*sale("sale-ok", complete=True), *sale("sale-open", complete=False)]
+    answer = post(service, batch)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"accepted": 6, "duplicates": 0, "rejected": [], "transactions": 2}
+    viewer = service.as_role("viewer")
+    listing = service.client.get("/v1/transactions", headers=viewer).json()
+    states = {t["correlation_id"]: t["state"] for t in listing["items"]}
+    assert states == {"sale-ok": "completed", "sale-open": "in_progress"}
+    timeline = service.client.get("/v1/transactions/sale-open", headers=viewer).json()
+    assert [e["type"] for e in timeline["events"]] == ["pos.sale", "inventory.adjusted"]
+    assert timeline["events"][1]["from_previous_ms"] == 20_000
+    assert [m["type"] for m in timeline["missing"]] == ["availability.published", "availability.published"]
+    assert service.client.get("/v1/transactions/nope", headers=viewer).status_code == 404
+
+
+def test_failed_and_stalled_transactions(service: Service) -> None:
+    failing = sale("sale-err", complete=False)
+    failing[1].update(status="error", error={"code": "ERP-42", "message": "posting period closed"})
+    stale = sale("sale-stuck", complete=False, seconds_ago=3600)
+    post(service, [*failing, *stale])
+    viewer = service.as_role("viewer")
+    failed = service.client.get("/v1/transactions", params={"state": "failed"}, headers=viewer).json()[
+        "items"
+    ]
+    assert [t["correlation_id"] for t in failed] == ["sale-err"]
+    assert "ERP-42" in failed[0]["failure"]
+    stalled = service.client.get("/v1/transactions", params={"state": "stalled"}, headers=viewer).json()[
+        "items"
+    ]
+    assert [t["correlation_id"] for t in stalled] == ["sale-stuck"]
+
+
+def test_idempotency_duplicates_and_conflicts(service: Service) -> None:
+    events = sale("sale-dup", complete=False)
+    post(service, events)
+    again = post(service, events)
+    assert again.json()["accepted"] == 0 and again.json()["duplicates"] == 2
+    changed = dict(events[0], status="retry")
+    assert post(service, [changed]).json()["duplicates"] == 1
+    record = service.client.get("/v1/transactions/sale-dup", headers=service.as_role("viewer")).json()
+    assert set(record["anomalies"]) == {"duplicate", "conflicting_duplicate"}
+    assert post(service, [events[1], events[1]]).json()["duplicates"] == 2  # within one batch too
+
+
+def test_partial_acceptance_reports_every_reason_by_index(service: Service) -> None:
+    good = sale("sale-partial", complete=False)
+    bad = [
+        {"event_id": "x"},
+        "not an object",
+        dict(good[0], event_id="ev-naive", occurred_at="2026-11-28T10:00:00"),
+    ]
+    answer = post(service, [good[0], *bad, good[1]]).json()
+    assert answer["accepted"] == 2
+    by_index = {r["index"]: r["errors"] for r in answer["rejected"]}
+    assert set(by_index) == {1, 2, 3}
+    assert any("'correlation_id' is a required property" in e for e in by_index[1])
+    assert "must be a JSON object" in by_index[2][0]
+
+
+def test_ndjson_limits_and_roles(service: Service) -> None:
+    assert post(service, sale("sale-nd", complete=True), ndjson=True).json()["accepted"] == 4
+    assert post(service, sale("sale-role", complete=False), role="viewer").status_code == 403
+    assert post(service, sale("sale-role", complete=False), role="admin").status_code == 200
+    service.client.app.state.settings.tracing.max_batch_events = 3
+    too_many = post(service, sale("sale-big", complete=True))
+    assert too_many.status_code == 413
+    assert too_many.headers["content-type"] == "application/problem+json"
+    broken = service.client.post(
+        "/v1/events",
+        content=b"{not json",
+        headers={**service.as_role("ingest"), "Content-Type": "application/json"},
+    )
+    assert broken.status_code == 400
+
+
+def test_transaction_pages_and_anomaly_filter(service: Service) -> None:
+    for number in range(5):
+        post(service, sale(f"sale-page-{number}", complete=True, seconds_ago=100 + number))
+    viewer = service.as_role("viewer")
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = service.client.get("/v1/transactions", params=params, headers=viewer).json()
+        seen += [t["correlation_id"] for t in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [f"sale-page-{n}" for n in range(5)]
+    orphan = [envelope("sale-orphan", "inventory.adjusted", "erp", 10)]
+    post(service, orphan)
+    only = service.client.get("/v1/transactions", params={"anomaly": "orphan"}, headers=viewer).json()[
+        "items"
+    ]
+    assert [t["correlation_id"] for t in only] == ["sale-orphan"]

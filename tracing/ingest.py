@@ -1,0 +1,211 @@
+"""Ingestion: validate envelopes, store each event once, re-correlate what they touched.
+
+A batch is accepted event by event: invalid envelopes are reported by index with every
+reason, valid ones are stored (a re-delivered ``event_id`` only bumps its delivery count,
+or flags a conflict when its content differs), and each transaction the batch touched is
+re-evaluated once. Nothing is written until the caller's unit of work commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import jsonschema
+import orjson
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from policies import PolicyPack
+from stockplane.errors import Conflict
+from stockplane.pointers import join_pointer
+
+from .correlate import Transaction, correlate
+from .events import Event, event_from_envelope
+from .models import StoredEvent, TransactionRecord
+
+__all__ = ["IngestResult", "Rejection", "ingest", "stored_event"]
+
+_CHUNK = 500  # ids per IN (...) query, well under every database's parameter limit
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int
+    errors: list[str]
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    transactions: int = 0
+
+
+@lru_cache(maxsize=8)
+def _validator(envelope_json: bytes) -> jsonschema.protocols.Validator:
+    schema = orjson.loads(envelope_json)
+    validator: jsonschema.protocols.Validator = jsonschema.Draft202012Validator(schema)
+    return validator
+
+
+def _envelope_errors(pack: PolicyPack, item: Any) -> list[str]:
+    if not isinstance(item, dict):
+        return [f"an event must be a JSON object, not {type(item).__name__}"]
+    validator = _validator(orjson.dumps(pack.sections.get("envelope", {}), default=dict))
+    errors = []
+    for error in sorted(validator.iter_errors(item), key=lambda e: [str(p) for p in e.absolute_path]):
+        pointer = ""
+        for token in error.absolute_path:
+            pointer = join_pointer(pointer, token)
+        errors.append(f"{pointer or '/'}: {error.message}")
+    return errors
+
+
+def ingest(session: Session, items: Sequence[Any], *, pack: PolicyPack, now: dt.datetime) -> IngestResult:
+    """Store a batch of envelopes; returns what was accepted, duplicated and rejected."""
+    result = IngestResult()
+    fresh: dict[str, tuple[Event, str, bytes]] = {}
+    repeats: list[tuple[str, str]] = []  # (event_id, hash) seen again within the batch
+    for index, item in enumerate(items):
+        errors = _envelope_errors(pack, item)
+        event: Event | None = None
+        if not errors:
+            try:
+                event = event_from_envelope(item, received_at=now)
+            except (ValueError, TypeError) as exc:
+                errors = [str(exc)]
+        if event is None:
+            result.rejected.append(Rejection(index, errors))
+            continue
+        body = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+        digest = hashlib.sha256(body).hexdigest()
+        if event.event_id in fresh:
+            repeats.append((event.event_id, digest))
+            continue
+        fresh[event.event_id] = (event, digest, body)
+
+    touched: set[str] = set()
+    stored = _existing(session, list(fresh))
+    rows = []
+    for event_id, (event, digest, body) in fresh.items():
+        if event_id in stored:
+            repeats.append((event_id, digest))
+            continue
+        rows.append(_row(event, digest, body))
+        touched.add(event.correlation_id)
+    if rows:
+        try:
+            session.execute(insert(StoredEvent), rows)
+        except IntegrityError:
+            session.rollback()
+            raise Conflict(
+                "another request stored some of these events at the same moment; send the batch again"
+            ) from None
+    if repeats:
+        stored.update(_existing(session, [event_id for event_id, _ in repeats if event_id not in stored]))
+        for event_id, digest in repeats:
+            previous = stored[event_id]
+            previous.deliveries += 1
+            if previous.content_hash != digest:
+                previous.conflicting = True
+            touched.add(previous.correlation_id)
+        session.flush()
+    result.accepted = len(rows)
+    result.duplicates = len(repeats)
+    result.transactions = len(recorrelate(session, touched, pack=pack, now=now))
+    return result
+
+
+def _row(event: Event, digest: str, body: bytes) -> dict[str, Any]:
+    return {
+        "event_id": event.event_id,
+        "correlation_id": event.correlation_id,
+        "type": event.type,
+        "system": event.system,
+        "instance": event.instance,
+        "status": event.status,
+        "occurred_at": event.occurred_at,
+        "received_at": event.received_at,
+        "schema_version": event.schema_version,
+        "inventory_status": event.inventory_status,
+        "error_code": event.error_code,
+        "content_hash": digest,
+        "deliveries": 1,
+        "conflicting": False,
+        "body": body.decode(),
+    }
+
+
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _existing(session: Session, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
+    found: dict[str, StoredEvent] = {}
+    for chunk in _chunks(event_ids):
+        for row in session.scalars(select(StoredEvent).where(StoredEvent.event_id.in_(chunk))):
+            found[row.event_id] = row
+    return found
+
+
+def stored_event(row: StoredEvent) -> Event:
+    return Event(
+        event_id=row.event_id,
+        correlation_id=row.correlation_id,
+        type=row.type,
+        system=row.system,
+        occurred_at=row.occurred_at,
+        status=row.status,
+        instance=row.instance,
+        received_at=row.received_at,
+        schema_version=row.schema_version,
+        inventory_status=row.inventory_status,
+        error_code=row.error_code,
+        deliveries=row.deliveries,
+        conflicting=row.conflicting,
+    )
+
+
+def recorrelate(
+    session: Session, correlation_ids: Iterable[str], *, pack: PolicyPack, now: dt.datetime
+) -> list[Transaction]:
+    """Re-evaluate these transactions from their stored events and save the verdicts."""
+    ids = sorted(set(correlation_ids))
+    grouped: dict[str, list[Event]] = {}
+    for chunk in _chunks(ids):
+        for row in session.scalars(select(StoredEvent).where(StoredEvent.correlation_id.in_(chunk))):
+            grouped.setdefault(row.correlation_id, []).append(stored_event(row))
+    records = {}
+    for chunk in _chunks(ids):
+        for record in session.scalars(
+            select(TransactionRecord).where(TransactionRecord.correlation_id.in_(chunk))
+        ):
+            records[record.correlation_id] = record
+    verdicts = []
+    for correlation_id, events in grouped.items():
+        verdict = correlate(events, pack.workflows, now=now, statuses=pack.statuses)
+        verdicts.append(verdict)
+        record = records.get(correlation_id)
+        if record is None:
+            record = TransactionRecord(correlation_id=correlation_id)
+            session.add(record)
+        record.workflow = verdict.workflow
+        record.state = verdict.state
+        record.started_at = verdict.started_at
+        record.updated_at = now
+        record.event_count = len(verdict.events)
+        record.anomalies = sorted({anomaly.kind for anomaly in verdict.anomalies})
+        record.failure = verdict.failure
+        record.sync_latency_ms = (
+            int(verdict.sync_latency.total_seconds() * 1000) if verdict.sync_latency else None
+        )
+    session.flush()
+    return verdicts

@@ -1,0 +1,252 @@
+"""The correlator's HTTP API: event ingestion and the transactions it builds."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel
+from sqlalchemy import select, tuple_
+from starlette.concurrency import run_in_threadpool
+
+from policies import PolicyPack
+from stockplane.api import Reader, SessionDep, require
+from stockplane.auth import Principal, Role
+from stockplane.errors import AppError, InputError, NotFound
+from stockplane.problems import problem_responses
+
+from .correlate import correlate
+from .ingest import ingest, stored_event
+from .models import StoredEvent, TransactionRecord
+
+router = APIRouter(tags=["tracing"], responses=problem_responses(401, 403))
+Ingester = Annotated[Principal, Depends(require(Role.INGEST))]
+
+
+class TooLarge(AppError):
+    status = 413
+    problem = "batch-too-large"
+
+
+class RejectionRead(BaseModel):
+    index: int
+    errors: list[str]
+
+
+class IngestRead(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: list[RejectionRead]
+    transactions: int
+
+
+class TransactionSummary(BaseModel):
+    correlation_id: str
+    workflow: str | None
+    state: str
+    started_at: dt.datetime
+    updated_at: dt.datetime
+    event_count: int
+    anomalies: list[str]
+    failure: str | None
+    sync_latency_ms: int | None
+
+
+class TransactionPage(BaseModel):
+    items: list[TransactionSummary]
+    next_cursor: str | None
+
+
+class TimelineEvent(BaseModel):
+    event_id: str
+    type: str
+    system: str
+    instance: str
+    status: str
+    occurred_at: dt.datetime
+    received_at: dt.datetime | None
+    from_start_ms: int
+    from_previous_ms: int
+
+
+class MissingStep(BaseModel):
+    type: str
+    systems: list[str]
+    due_at: dt.datetime | None
+    late: bool
+
+
+class AnomalyRead(BaseModel):
+    kind: str
+    message: str
+    event_ids: list[str]
+
+
+class Timeline(TransactionSummary):
+    events: list[TimelineEvent]
+    missing: list[MissingStep]
+    details: list[AnomalyRead]
+
+
+def _parse_batch(raw: bytes, content_type: str) -> list[Any]:
+    if "ndjson" in content_type or "jsonl" in content_type:
+        items = []
+        for number, line in enumerate(raw.splitlines(), start=1):
+            if line.strip():
+                try:
+                    items.append(orjson.loads(line))
+                except orjson.JSONDecodeError as exc:
+                    raise InputError(f"line {number} is not JSON: {exc.msg}") from None
+        return items
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"the body is not JSON: {exc.msg} (line {exc.lineno})") from None
+    return body if isinstance(body, list) else [body]
+
+
+@router.post(
+    "/v1/events",
+    response_model=IngestRead,
+    summary="Ingest a batch of envelope events (JSON array or NDJSON)",
+    responses=problem_responses(400, 413),
+)
+async def post_events(request: Request, session: SessionDep, _principal: Ingester) -> IngestRead:
+    limits = request.app.state.settings.tracing
+    raw = await request.body()
+    if len(raw) > limits.max_batch_bytes:
+        raise TooLarge(f"the batch is {len(raw):,} bytes; the limit is {limits.max_batch_bytes:,}")
+    items = _parse_batch(raw, request.headers.get("content-type", ""))
+    if len(items) > limits.max_batch_events:
+        raise TooLarge(f"the batch holds {len(items):,} events; the limit is {limits.max_batch_events:,}")
+    pack: PolicyPack = request.app.state.pack
+    # parsing needed the event loop (the body); storing and correlating run off it
+    result = await run_in_threadpool(ingest, session, items, pack=pack, now=dt.datetime.now(dt.UTC))
+    return IngestRead(
+        accepted=result.accepted,
+        duplicates=result.duplicates,
+        transactions=result.transactions,
+        rejected=[RejectionRead(index=r.index, errors=r.errors) for r in result.rejected],
+    )
+
+
+def _summary(record: TransactionRecord) -> TransactionSummary:
+    return TransactionSummary(
+        correlation_id=record.correlation_id,
+        workflow=record.workflow,
+        state=record.state,
+        started_at=record.started_at,
+        updated_at=record.updated_at,
+        event_count=record.event_count,
+        anomalies=list(record.anomalies),
+        failure=record.failure,
+        sync_latency_ms=record.sync_latency_ms,
+    )
+
+
+def _encode(record: TransactionRecord) -> str:
+    return base64.urlsafe_b64encode(
+        f"{record.started_at.isoformat()}|{record.correlation_id}".encode()
+    ).decode()
+
+
+def _decode(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        started, _, correlation_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return dt.datetime.fromisoformat(started), correlation_id
+    except (ValueError, UnicodeDecodeError):
+        raise InputError("cursor must be the next_cursor of a previous page") from None
+
+
+@router.get("/v1/transactions", response_model=TransactionPage, summary="Transactions, newest first")
+def transactions(
+    session: SessionDep,
+    _reader: Reader,
+    state: str | None = None,
+    workflow: str | None = None,
+    anomaly: Annotated[str | None, Query(description="only transactions with this anomaly kind")] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> TransactionPage:
+    query = select(TransactionRecord).order_by(
+        TransactionRecord.started_at.desc(), TransactionRecord.correlation_id.desc()
+    )
+    if state:
+        query = query.where(TransactionRecord.state == state)
+    if workflow:
+        query = query.where(TransactionRecord.workflow == workflow)
+    if cursor:
+        started, correlation_id = _decode(cursor)
+        query = query.where(
+            tuple_(TransactionRecord.started_at, TransactionRecord.correlation_id) < (started, correlation_id)
+        )
+    found: list[TransactionRecord] = []
+    result = session.scalars(query.execution_options(yield_per=200))  # streamed: stop at a page
+    try:
+        for record in result:
+            if anomaly and anomaly not in record.anomalies:
+                continue
+            found.append(record)
+            if len(found) > limit:
+                break
+    finally:
+        result.close()
+    page = found[:limit]
+    return TransactionPage(
+        items=[_summary(r) for r in page], next_cursor=_encode(page[-1]) if len(found) > limit else None
+    )
+
+
+@router.get(
+    "/v1/transactions/{correlation_id}",
+    response_model=Timeline,
+    summary="One transaction's timeline",
+    responses=problem_responses(404),
+)
+def timeline(correlation_id: str, request: Request, session: SessionDep, _reader: Reader) -> Timeline:
+    record = session.get(TransactionRecord, correlation_id)
+    if record is None:
+        raise NotFound(f"no transaction {correlation_id!r}")
+    rows = session.scalars(select(StoredEvent).where(StoredEvent.correlation_id == correlation_id))
+    pack: PolicyPack = request.app.state.pack
+    verdict = correlate(
+        [stored_event(row) for row in rows],
+        pack.workflows,
+        now=dt.datetime.now(dt.UTC),
+        statuses=pack.statuses,
+    )
+    events, previous = [], verdict.started_at
+    for event in verdict.events:
+        events.append(
+            TimelineEvent(
+                event_id=event.event_id,
+                type=event.type,
+                system=event.system,
+                instance=event.instance,
+                status=event.status,
+                occurred_at=event.occurred_at,
+                received_at=event.received_at,
+                from_start_ms=int((event.occurred_at - verdict.started_at).total_seconds() * 1000),
+                from_previous_ms=int(max((event.occurred_at - previous).total_seconds(), 0) * 1000),
+            )
+        )
+        previous = max(previous, event.occurred_at)
+    summary = _summary(record).model_dump()
+    summary.update(
+        state=verdict.state, anomalies=sorted({a.kind for a in verdict.anomalies}), failure=verdict.failure
+    )
+    return Timeline(
+        **summary,
+        events=events,
+        missing=[
+            MissingStep(type=p.step.type, systems=list(p.step.systems), due_at=p.due_at, late=p.late)
+            for p in verdict.missing
+        ],
+        details=[
+            AnomalyRead(kind=a.kind, message=a.message, event_ids=list(a.event_ids))
+            for a in verdict.anomalies
+        ],
+    )
