@@ -183,12 +183,12 @@ def recorrelate(
     for chunk in _chunks(ids):
         for row in session.scalars(select(StoredEvent).where(StoredEvent.correlation_id.in_(chunk))):
             grouped.setdefault(row.correlation_id, []).append(stored_event(row))
-    records = {}
+    records: dict[str, TransactionRecord] = {}
     for chunk in _chunks(ids):
-        for record in session.scalars(
+        for existing in session.scalars(
             select(TransactionRecord).where(TransactionRecord.correlation_id.in_(chunk))
         ):
-            records[record.correlation_id] = record
+            records[existing.correlation_id] = existing
     verdicts = []
     for correlation_id, events in grouped.items():
         verdict = correlate(events, pack.workflows, now=now, statuses=pack.statuses)
