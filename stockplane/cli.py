@@ -17,6 +17,7 @@ from registry.cli import app as contracts_app
 from stockplane import __version__
 from stockplane.admin_cli import audit, db_app, keys_app, serve
 from stockplane.errors import AppError
+from tracing.cli import ingest, trace_app
 
 app = typer.Typer(
     help="stockplane: governance and observability for retail inventory integration.",
@@ -30,6 +31,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.command()(serve)
 app.command()(audit)
+app.command()(ingest)
+app.add_typer(trace_app, name="trace")
 
 
 def _version(value: bool) -> None:

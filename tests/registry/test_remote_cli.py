@@ -3,55 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import uvicorn
 
 from stockplane.settings import get_settings
 from tests.conftest import REPO_ROOT
 
 EXAMPLES = REPO_ROOT / "docs" / "examples" / "registry"
 API = "inventory-availability-api"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
-    """`stockplane db upgrade`, two keys, and `stockplane serve` on a free loopback port."""
-    port = _free_port()
-    monkeypatch.setenv("STOCKPLANE_DATABASE_URL", f"sqlite:///{tmp_path}/stockplane.db")
-    monkeypatch.setenv("STOCKPLANE_URL", f"http://127.0.0.1:{port}")
-    get_settings.cache_clear()
-    refused = cli("serve", "--port", str(port))
-    assert refused.code == 2 and "stockplane db upgrade" in refused.stderr
-    assert cli("db", "upgrade").code == 0
-    architect = cli("keys", "create", "--role", "architect", "--name", "alice").stdout.strip()
-    admin = cli("keys", "create", "--role", "admin", "--name", "root").stdout.strip()
-    monkeypatch.setenv("STOCKPLANE_API_KEY", architect)
-    get_settings.cache_clear()
-    from stockplane.app import create_app
-
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uvicorn_server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert uvicorn_server.started, "the server did not start"
-    yield {"architect": architect, "admin": admin}
-    uvicorn_server.should_exit = True
-    thread.join(timeout=10)
 
 
 def test_walkthrough(cli, server: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,39 @@
+"""Scheduled work of the correlator."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from policies import PolicyPack
+
+from .ingest import recorrelate
+from .models import TransactionRecord
+
+__all__ = ["sweep_stalled"]
+
+
+def sweep_stalled(session: Session, *, pack: PolicyPack, now: dt.datetime, batch: int = 1000) -> int:
+    """Re-evaluate in-progress transactions so those past a deadline become stalled.
+
+    Returns how many changed state. Meant to run on a schedule (`stockplane trace sweep`);
+    ingestion already re-evaluates a transaction whenever its events arrive.
+    """
+    changed = 0
+    after = ""
+    while True:
+        query = (
+            select(TransactionRecord.correlation_id)
+            .where(TransactionRecord.state == "in_progress", TransactionRecord.correlation_id > after)
+            .order_by(TransactionRecord.correlation_id)
+            .limit(batch)
+        )
+        ids = list(session.scalars(query))
+        if not ids:
+            return changed
+        changed += sum(
+            1 for verdict in recorrelate(session, ids, pack=pack, now=now) if verdict.state != "in_progress"
+        )
+        after = ids[-1]
