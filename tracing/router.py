@@ -7,7 +7,8 @@ import datetime as dt
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from pydantic import BaseModel
 from sqlalchemy import select, tuple_
 from starlette.concurrency import run_in_threadpool
@@ -21,6 +22,7 @@ from stockplane.problems import problem_responses
 from .correlate import correlate
 from .ingest import ingest, stored_event
 from .models import StoredEvent, TransactionRecord
+from .otlp import decode_request, encode_response, spans_to_envelopes
 
 router = APIRouter(tags=["tracing"], responses=problem_responses(401, 403))
 Ingester = Annotated[Principal, Depends(require(Role.INGEST))]
@@ -130,6 +132,43 @@ async def post_events(request: Request, session: SessionDep, _principal: Ingeste
         duplicates=result.duplicates,
         transactions=result.transactions,
         rejected=[RejectionRead(index=r.index, errors=r.errors) for r in result.rejected],
+    )
+
+
+@router.post(
+    "/v1/traces",
+    summary="OTLP/HTTP trace receiver (protobuf or JSON, gzip): spans become events",
+    responses=problem_responses(400, 413),
+    response_class=Response,
+)
+async def post_traces(request: Request, session: SessionDep, _principal: Ingester) -> Response:
+    limits = request.app.state.settings.tracing
+    raw = await request.body()
+    if len(raw) > limits.max_batch_bytes:
+        raise TooLarge(f"the export is {len(raw):,} bytes; the limit is {limits.max_batch_bytes:,}")
+    content_type = request.headers.get("content-type", "application/x-protobuf")
+    export = decode_request(raw, content_type, request.headers.get("content-encoding", ""))
+    batch = spans_to_envelopes(export)
+    pack: PolicyPack = request.app.state.pack
+    result = await run_in_threadpool(ingest, session, batch.envelopes, pack=pack, now=dt.datetime.now(dt.UTC))
+    answer = ExportTraceServiceResponse()
+    notes = []
+    if result.rejected:
+        answer.partial_success.rejected_spans = len(result.rejected)
+        notes.append(
+            f"{len(result.rejected)} span(s) did not make valid events: {result.rejected[0].errors[0]}"
+        )
+    if batch.without_correlation:
+        notes.append(
+            f"{batch.without_correlation} span(s) had no correlation id and were counted, not stored"
+        )
+    if notes:
+        answer.partial_success.error_message = "; ".join(notes)
+    body, media_type = encode_response(answer, content_type)
+    return Response(
+        content=body,
+        media_type=media_type,
+        headers={"X-Stockplane-Spans-Without-Correlation": str(batch.without_correlation)},
     )
 
 
