@@ -91,3 +91,22 @@ def test_trace_list_and_show_against_the_server(
     )
     assert "orphan" in cli("trace", "show", "srv-orphan").stdout
     assert cli("trace", "list", "--since", "soon").code == 2
+
+
+def test_the_documented_example_file(cli, local_db: Path) -> None:  # type: ignore[no-untyped-def]
+    """docs/tracing.md: the example events give one completed, one failed and one stalled
+    transaction (the lone sale is hours old, so it is stalled as soon as it is stored)."""
+    from stockplane.database import Database
+    from tests.conftest import REPO_ROOT
+    from tracing.models import TransactionRecord
+
+    example = REPO_ROOT / "docs" / "examples" / "tracing" / "events.jsonl"
+    assert cli("ingest", example).stdout.strip() == "7 stored, 0 already stored, 0 rejected"
+    assert cli("ingest", example).stdout.strip() == "0 stored, 7 already stored, 0 rejected"
+    database = Database(f"sqlite:///{local_db}/stockplane.db")
+    with database.session() as session:
+        states = {r.correlation_id: r.state for r in session.query(TransactionRecord)}
+        failure = session.get(TransactionRecord, "order-7781").failure
+    database.dispose()
+    assert states == {"sale-0042-001": "completed", "order-7781": "failed", "sale-0042-002": "stalled"}
+    assert failure == "inventory.reserved from oms reported dead_letter (OMS-409)"
