@@ -51,3 +51,7 @@ class TransactionRecord(Base):
     anomalies: Mapped[list[Any]] = mapped_column(JSON, default=list)
     failure: Mapped[str | None] = mapped_column(Text, default=None)
     sync_latency_ms: Mapped[int | None] = mapped_column(Integer, default=None)
+    resolution: Mapped[str | None] = mapped_column(String(16), default=None)  # acknowledged | resolved
+    resolution_note: Mapped[str | None] = mapped_column(Text, default=None)
+    resolved_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
-from pydantic import BaseModel
-from sqlalchemy import select, tuple_
+from pydantic import BaseModel, Field
+from sqlalchemy import or_, select, tuple_
 from starlette.concurrency import run_in_threadpool
 
 from policies import PolicyPack
 from stockplane.api import Reader, SessionDep, require
+from stockplane.audit import record as record_audit
 from stockplane.auth import Principal, Role
-from stockplane.errors import AppError, InputError, NotFound
+from stockplane.errors import AppError, Conflict, InputError, NotFound
 from stockplane.problems import problem_responses
 
 from .correlate import correlate
@@ -26,6 +27,7 @@ from .otlp import decode_request, encode_response, spans_to_envelopes
 
 router = APIRouter(tags=["tracing"], responses=problem_responses(401, 403))
 Ingester = Annotated[Principal, Depends(require(Role.INGEST))]
+Operator = Annotated[Principal, Depends(require(Role.ARCHITECT))]  # on-call engineers hold architect keys
 
 
 class TooLarge(AppError):
@@ -46,6 +48,8 @@ class IngestRead(BaseModel):
 
 
 class TransactionSummary(BaseModel):
+    resolution: str | None = None
+    resolution_note: str | None = None
     correlation_id: str
     workflow: str | None
     state: str
@@ -183,6 +187,8 @@ def _summary(record: TransactionRecord) -> TransactionSummary:
         anomalies=list(record.anomalies),
         failure=record.failure,
         sync_latency_ms=record.sync_latency_ms,
+        resolution=record.resolution,
+        resolution_note=record.resolution_note,
     )
 
 
@@ -207,6 +213,9 @@ def transactions(
     state: str | None = None,
     workflow: str | None = None,
     anomaly: Annotated[str | None, Query(description="only transactions with this anomaly kind")] = None,
+    include_resolved: Annotated[
+        bool, Query(description="also list failed or stalled transactions already resolved")
+    ] = False,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> TransactionPage:
@@ -217,6 +226,10 @@ def transactions(
         query = query.where(TransactionRecord.state == state)
     if workflow:
         query = query.where(TransactionRecord.workflow == workflow)
+    if not include_resolved:
+        query = query.where(
+            or_(TransactionRecord.resolution.is_(None), TransactionRecord.resolution != "resolved")
+        )
     if cursor:
         started, correlation_id = _decode(cursor)
         query = query.where(
@@ -289,3 +302,90 @@ def timeline(correlation_id: str, request: Request, session: SessionDep, _reader
             for a in verdict.anomalies
         ],
     )
+
+
+class ResolutionCreate(BaseModel):
+    action: Literal["acknowledge", "resolve"]
+    note: str = Field(min_length=1, max_length=2000)
+
+
+@router.post(
+    "/v1/transactions/{correlation_id}/resolution",
+    response_model=TransactionSummary,
+    summary="Acknowledge or resolve a failed or stalled transaction (audited)",
+    responses=problem_responses(404, 409, 422),
+)
+def resolve(
+    correlation_id: str, body: ResolutionCreate, request: Request, session: SessionDep, principal: Operator
+) -> TransactionSummary:
+    record = session.get(TransactionRecord, correlation_id)
+    if record is None:
+        raise NotFound(f"no transaction {correlation_id!r}")
+    if record.state not in ("failed", "stalled"):
+        raise Conflict(
+            f"{correlation_id} is {record.state}; only failed or stalled transactions are acknowledged or resolved"
+        )
+    record.resolution = "resolved" if body.action == "resolve" else "acknowledged"
+    record.resolution_note = body.note
+    record.resolved_by = principal.name
+    record.resolved_at = dt.datetime.now(dt.UTC)
+    pack: PolicyPack = request.app.state.pack
+    record_audit(
+        session,
+        principal,
+        f"transaction.{record.resolution}",
+        correlation_id,
+        {"state": record.state, "note": body.note},
+        policy_pack=pack.label,
+    )
+    return _summary(record)
+
+
+class SystemRead(BaseModel):
+    system: str
+    events: int
+    events_per_minute: float
+    error_rate: float
+    last_seen: dt.datetime
+    lag_p50_ms: int
+    lag_p95_ms: int
+
+
+@router.get(
+    "/v1/systems", response_model=list[SystemRead], summary="Per source system: rate, errors, last seen, lag"
+)
+def systems(
+    session: SessionDep,
+    _reader: Reader,
+    window_minutes: Annotated[
+        int, Query(ge=1, le=7 * 24 * 60, description="events received within this window")
+    ] = 60,
+) -> list[SystemRead]:
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=window_minutes)
+    columns = (StoredEvent.system, StoredEvent.status, StoredEvent.occurred_at, StoredEvent.received_at)
+    stats: dict[str, dict[str, Any]] = {}
+    for system, status, occurred, received in session.execute(
+        select(*columns).where(StoredEvent.received_at >= since)
+    ):
+        entry = stats.setdefault(system, {"events": 0, "errors": 0, "last": received, "lags": []})
+        entry["events"] += 1
+        entry["errors"] += status in ("error", "dead_letter")
+        entry["last"] = max(entry["last"], received)
+        entry["lags"].append(max((received - occurred).total_seconds(), 0.0))
+    return [
+        SystemRead(
+            system=system,
+            events=entry["events"],
+            events_per_minute=round(entry["events"] / window_minutes, 3),
+            error_rate=round(entry["errors"] / entry["events"], 4),
+            last_seen=entry["last"],
+            lag_p50_ms=int(_percentile(entry["lags"], 0.50) * 1000),
+            lag_p95_ms=int(_percentile(entry["lags"], 0.95) * 1000),
+        )
+        for system, entry in sorted(stats.items())
+    ]
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]

@@ -146,3 +146,62 @@ def test_transaction_pages_and_anomaly_filter(service: Service) -> None:
         "items"
     ]
     assert [t["correlation_id"] for t in only] == ["sale-orphan"]
+
+
+def test_resolutions_are_audited_and_leave_the_default_list(service: Service) -> None:
+    failing = sale("sale-resolve", complete=False)
+    failing[1].update(status="error", error={"code": "E1", "message": "boom"})
+    post(service, [*failing, *sale("sale-fine", complete=True)])
+    viewer, architect = service.as_role("viewer"), service.as_role("architect")
+    path = "/v1/transactions/sale-resolve/resolution"
+    assert (
+        service.client.post(
+            path, json={"action": "resolve", "note": "reposted by hand"}, headers=viewer
+        ).status_code
+        == 403
+    )
+    assert (
+        service.client.post(
+            "/v1/transactions/sale-fine/resolution",
+            json={"action": "resolve", "note": "x"},
+            headers=architect,
+        ).status_code
+        == 409
+    )
+    assert (
+        service.client.post(path, json={"action": "shrug", "note": "x"}, headers=architect).status_code == 422
+    )
+    acknowledged = service.client.post(
+        path, json={"action": "acknowledge", "note": "looking"}, headers=architect
+    ).json()
+    assert acknowledged["resolution"] == "acknowledged"
+    assert [
+        t["correlation_id"]
+        for t in service.client.get("/v1/transactions", params={"state": "failed"}, headers=viewer).json()[
+            "items"
+        ]
+    ] == ["sale-resolve"]
+    service.client.post(path, json={"action": "resolve", "note": "reposted by hand"}, headers=architect)
+    assert (
+        service.client.get("/v1/transactions", params={"state": "failed"}, headers=viewer).json()["items"]
+        == []
+    )
+    both = service.client.get(
+        "/v1/transactions", params={"state": "failed", "include_resolved": "true"}, headers=viewer
+    ).json()["items"]
+    assert both[0]["resolution_note"] == "reposted by hand"
+    audit = service.client.get("/v1/audit", params={"target": "sale-resolve"}, headers=viewer).json()["items"]
+    assert [entry["action"] for entry in audit] == ["transaction.resolved", "transaction.acknowledged"]
+
+
+def test_systems_show_rate_errors_and_lag(service: Service) -> None:
+    batch = sale("sale-sys", complete=False, seconds_ago=120)
+    batch[1].update(status="error", error={"code": "E", "message": "m"})
+    post(service, [*batch, envelope("sale-sys-2", "pos.sale", "pos", 30)])
+    systems = {
+        s["system"]: s for s in service.client.get("/v1/systems", headers=service.as_role("viewer")).json()
+    }
+    assert set(systems) == {"pos", "erp"}
+    assert systems["pos"]["events"] == 2 and systems["pos"]["error_rate"] == 0
+    assert systems["erp"]["error_rate"] == 1.0
+    assert 100_000 <= systems["erp"]["lag_p50_ms"] <= 130_000  # occurred 100 s before it was received
