@@ -204,4 +204,4 @@ def test_systems_show_rate_errors_and_lag(service: Service) -> None:
     assert set(systems) == {"pos", "erp"}
     assert systems["pos"]["events"] == 2 and systems["pos"]["error_rate"] == 0
     assert systems["erp"]["error_rate"] == 1.0
-    assert 100_000 <= systems["erp"]["lag_p50_ms"] <= 130_000  # occurred 100 s before it was received
+    assert systems["erp"]["lag_p50_ms"] >= 100_000  # it occurred at least 100 s before it was received
