@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import orjson
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -420,3 +421,28 @@ def _flush(session: Session, conflict: str) -> None:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class StoredSchema:
+    """A registered version as other packages need it: its document, state and hash."""
+
+    document: Any
+    state: str
+    content_hash: str
+
+
+def stored_schema(session: Session, *, name: str, version: str) -> StoredSchema | None:
+    """The registered contract ``name`` at ``version``, or None when there is none."""
+    contract = find_contract(session, name)
+    if contract is None:
+        return None
+    found = session.scalar(
+        select(ContractVersion).where(
+            ContractVersion.contract_id == contract.id, ContractVersion.version == version
+        )
+    )
+    if found is None:
+        return None
+    side = _side_of(found)
+    return StoredSchema(side.document.data, found.state, found.content_hash)

@@ -22,12 +22,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from policies import PolicyPack
+from registry.service import StoredSchema, stored_schema
 from stockplane.errors import Conflict
 from stockplane.pointers import join_pointer
 
 from .correlate import Transaction, correlate
 from .events import Event, event_from_envelope
-from .models import StoredEvent, TransactionRecord
+from .models import SchemaUsage, StoredEvent, TransactionRecord
 
 __all__ = ["IngestResult", "Rejection", "ingest", "stored_event"]
 
@@ -91,6 +92,7 @@ def ingest(session: Session, items: Sequence[Any], *, pack: PolicyPack, now: dt.
             continue
         fresh[event.event_id] = (event, digest, body)
 
+    checks = PayloadChecks(session)
     touched: set[str] = set()
     stored = _existing(session, list(fresh))
     rows = []
@@ -98,7 +100,8 @@ def ingest(session: Session, items: Sequence[Any], *, pack: PolicyPack, now: dt.
         if event_id in stored:
             repeats.append((event_id, digest))
             continue
-        rows.append(_row(event, digest, body))
+        violations, retired = checks.check(event, orjson.loads(body))
+        rows.append({**_row(event, digest, body), "violations": violations, "retired_schema": retired})
         touched.add(event.correlation_id)
     if rows:
         try:
@@ -117,10 +120,85 @@ def ingest(session: Session, items: Sequence[Any], *, pack: PolicyPack, now: dt.
                 previous.conflicting = True
             touched.add(previous.correlation_id)
         session.flush()
+    _record_usage(session, [fresh[row["event_id"]][0] for row in rows], now)
     result.accepted = len(rows)
     result.duplicates = len(repeats)
     result.transactions = len(recorrelate(session, touched, pack=pack, now=now))
     return result
+
+
+class PayloadChecks:
+    """Validates payloads against the registered contract for ``type``@``schema_version``,
+    compiling each contract version's validator once per process."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._known: dict[tuple[str, str], StoredSchema | None] = {}
+
+    def check(self, event: Event, envelope: dict[str, Any]) -> tuple[list[str], bool]:
+        """Problems of the event against its contract (at most ten) and whether that
+        contract version is retired. A contract that declares the envelope's fields (as
+        the lint rules ask) describes the whole event; otherwise it describes ``payload``."""
+        if event.schema_version is None:
+            return [], False
+        key = (event.type, event.schema_version)
+        if key not in self._known:
+            self._known[key] = stored_schema(self._session, name=event.type, version=event.schema_version)
+        schema = self._known[key]
+        if schema is None:
+            return [], False
+        whole = isinstance(schema.document, dict) and "event_id" in (schema.document.get("properties") or {})
+        if not whole and "payload" not in envelope:
+            return [], schema.state == "retired"
+        validator = _payload_validator(schema.content_hash, orjson.dumps(schema.document))
+        problems = []
+        for error in validator.iter_errors(envelope if whole else envelope["payload"]):
+            pointer = ""
+            for token in error.absolute_path:
+                pointer = join_pointer(pointer, token)
+            problems.append(f"{pointer or '/'}: {error.message}")
+            if len(problems) == 10:
+                break
+        return problems, schema.state == "retired"
+
+
+@lru_cache(maxsize=256)
+def _payload_validator(content_hash: str, document: bytes) -> jsonschema.protocols.Validator:
+    schema = orjson.loads(document)
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    validator: jsonschema.protocols.Validator = cls(schema)
+    return validator
+
+
+def _record_usage(session: Session, events: Sequence[Event], now: dt.datetime) -> None:
+    """Count, per contract, system and schema version, what systems actually send."""
+    counts: dict[tuple[str, str, str], int] = {}
+    for event in events:
+        if event.schema_version:
+            key = (event.type, event.system, event.schema_version)
+            counts[key] = counts.get(key, 0) + 1
+    for (contract, system, version), count in counts.items():
+        usage = session.scalar(
+            select(SchemaUsage).where(
+                SchemaUsage.contract == contract,
+                SchemaUsage.system == system,
+                SchemaUsage.schema_version == version,
+            )
+        )
+        if usage is None:
+            session.add(
+                SchemaUsage(
+                    contract=contract,
+                    system=system,
+                    schema_version=version,
+                    events=count,
+                    first_seen=now,
+                    last_seen=now,
+                )
+            )
+        else:
+            usage.events += count
+            usage.last_seen = now
 
 
 def _row(event: Event, digest: str, body: bytes) -> dict[str, Any]:
@@ -171,6 +249,8 @@ def stored_event(row: StoredEvent) -> Event:
         error_code=row.error_code,
         deliveries=row.deliveries,
         conflicting=row.conflicting,
+        violations=tuple(row.violations or ()),
+        retired_schema=row.retired_schema,
     )
 
 

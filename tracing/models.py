@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from stockplane.database import Base, UtcDateTime
 
-__all__ = ["StoredEvent", "TransactionRecord"]
+__all__ = ["SchemaUsage", "StoredEvent", "TransactionRecord"]
 
 
 class StoredEvent(Base):
@@ -36,6 +36,8 @@ class StoredEvent(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     deliveries: Mapped[int] = mapped_column(Integer, default=1)
     conflicting: Mapped[bool] = mapped_column(Boolean, default=False)
+    violations: Mapped[list[Any]] = mapped_column(JSON, default=list)  # payload vs its contract
+    retired_schema: Mapped[bool] = mapped_column(Boolean, default=False)
     body: Mapped[str] = mapped_column(Text, deferred=True)
 
 
@@ -55,3 +57,19 @@ class TransactionRecord(Base):
     resolution_note: Mapped[str | None] = mapped_column(Text, default=None)
     resolved_by: Mapped[str | None] = mapped_column(String(100), default=None)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class SchemaUsage(Base):
+    """Which schema version of a contract each system actually sends: the registry's answer
+    to "who still sends inventory.adjusted 1.x?"."""
+
+    __tablename__ = "schema_usage"
+    __table_args__ = (UniqueConstraint("contract", "system", "schema_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract: Mapped[str] = mapped_column(String(200), index=True)
+    system: Mapped[str] = mapped_column(String(64))
+    schema_version: Mapped[str] = mapped_column(String(32))
+    events: Mapped[int] = mapped_column(Integer)
+    first_seen: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    last_seen: Mapped[dt.datetime] = mapped_column(UtcDateTime)

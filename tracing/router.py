@@ -22,7 +22,7 @@ from stockplane.problems import problem_responses
 
 from .correlate import correlate
 from .ingest import ingest, stored_event
-from .models import StoredEvent, TransactionRecord
+from .models import SchemaUsage, StoredEvent, TransactionRecord
 from .otlp import decode_request, encode_response, spans_to_envelopes
 
 router = APIRouter(tags=["tracing"], responses=problem_responses(401, 403))
@@ -389,3 +389,34 @@ def systems(
 def _percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+class UsageRead(BaseModel):
+    system: str
+    schema_version: str
+    events: int
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+
+
+@router.get(
+    "/v1/contracts/{name}/usage",
+    response_model=list[UsageRead],
+    summary="Which schema versions each system actually sends",
+)
+def usage(name: str, session: SessionDep, _reader: Reader) -> list[UsageRead]:
+    rows = session.scalars(
+        select(SchemaUsage)
+        .where(SchemaUsage.contract == name)
+        .order_by(SchemaUsage.system, SchemaUsage.schema_version)
+    )
+    return [
+        UsageRead(
+            system=r.system,
+            schema_version=r.schema_version,
+            events=r.events,
+            first_seen=r.first_seen,
+            last_seen=r.last_seen,
+        )
+        for r in rows
+    ]

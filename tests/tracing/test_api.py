@@ -205,3 +205,64 @@ def test_systems_show_rate_errors_and_lag(service: Service) -> None:
     assert systems["pos"]["events"] == 2 and systems["pos"]["error_rate"] == 0
     assert systems["erp"]["error_rate"] == 1.0
     assert systems["erp"]["lag_p50_ms"] >= 100_000  # it occurred at least 100 s before it was received
+
+
+def _contract(service: Service, version: str) -> None:
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "required": ["event_id", "correlation_id", "occurred_at", "schema_version", "source", "reason"],
+        "properties": {
+            "event_id": {"type": "string", "maxLength": 128},
+            "correlation_id": {"type": "string", "maxLength": 128},
+            "occurred_at": {"type": "string", "format": "date-time"},
+            "schema_version": {"type": "string"},
+            "source": {"type": "object"},
+            "reason": {"type": "string", "maxLength": 200},
+        },
+    }
+    answer = service.client.post(
+        "/v1/contracts/inventory.adjusted/versions",
+        json={"content": orjson.dumps(schema).decode(), "version": version},
+        headers=service.as_role("architect"),
+    )
+    assert answer.status_code == 201, answer.text
+
+
+def test_events_are_checked_against_their_registered_contract_and_usage_is_recorded(service: Service) -> None:
+    _contract(service, "1.0.0")
+    good = sale("sale-contract", complete=False)
+    good[1]["reason"] = "sold"
+    bad = sale("sale-violation", complete=False)
+    bad[1]["reason"] = 42
+    unregistered = sale("sale-unregistered", complete=False)
+    unregistered[1]["schema_version"] = "9.9.9"  # no such registered version: not checked
+    answer = post(service, [*good, *bad, *unregistered]).json()
+    assert answer["accepted"] == 6, answer["rejected"]  # a contract violation is kept, as an anomaly
+    viewer = service.as_role("viewer")
+    flagged = service.client.get(
+        "/v1/transactions", params={"anomaly": "contract_violation"}, headers=viewer
+    ).json()["items"]
+    assert [t["correlation_id"] for t in flagged] == ["sale-violation"]
+    details = service.client.get("/v1/transactions/sale-violation", headers=viewer).json()["details"]
+    assert "/reason: 42 is not of type 'string'" in details[0]["message"]
+    usage = {
+        (u["system"], u["schema_version"]): u["events"]
+        for u in service.client.get("/v1/contracts/inventory.adjusted/usage", headers=viewer).json()
+    }
+    assert usage == {("erp", "1.0.0"): 2, ("erp", "9.9.9"): 1}
+
+
+def test_events_on_a_retired_contract_version_are_flagged(service: Service) -> None:
+    _contract(service, "1.0.0")
+    retired = service.client.post(
+        "/v1/contracts/inventory.adjusted/versions/1.0.0/retire",
+        params={"force": "true"},
+        headers=service.as_role("admin"),
+    )
+    assert retired.json()["state"] == "retired"
+    late = sale("sale-retired", complete=False)
+    late[1]["reason"] = "sold"
+    post(service, late)
+    record = service.client.get("/v1/transactions/sale-retired", headers=service.as_role("viewer")).json()
+    assert "retired_schema_version" in record["anomalies"]
