@@ -51,6 +51,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        if app.state.exporter is not None:
+            app.state.exporter.shutdown()  # flush the queued transactions
         provider = getattr(app.state, "tracer_provider", None)
         if provider is not None:
             provider.shutdown()  # flush the last spans to the collector
@@ -66,6 +68,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.settings = settings
     app.state.database = database
     app.state.pack = load_pack(settings.policy_pack)
+    app.state.exporter = None
+    if settings.otlp_endpoint:
+        from tracing.export import TransactionExporter
+
+        app.state.exporter = TransactionExporter(settings.otlp_endpoint)
     install_problem_handlers(app)
     _kernel_routes(app)
 

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     anonymous_read: bool = Field(
         False, description="Allow reads without an API key (STOCKPLANE_ANONYMOUS_READ)."
     )
+    otlp_endpoint: str | None = Field(
+        None,
+        description="Export each transaction that completes, fails or stalls as a trace to this "
+        "OTLP/HTTP endpoint, e.g. http://otel-collector:4318 (STOCKPLANE_OTLP_ENDPOINT).",
+    )
     url: str = Field(
         "http://127.0.0.1:8000",
         description="Where the CLI finds a running stockplane server (STOCKPLANE_URL).",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -28,6 +29,7 @@ from stockplane.pointers import join_pointer
 
 from .correlate import Transaction, correlate
 from .events import Event, event_from_envelope
+from .export import EXPORTED_STATES, TransactionExporter
 from .models import SchemaUsage, StoredEvent, TransactionRecord
 
 __all__ = ["IngestResult", "Rejection", "ingest", "stored_event"]
@@ -69,7 +71,14 @@ def _envelope_errors(pack: PolicyPack, item: Any) -> list[str]:
     return errors
 
 
-def ingest(session: Session, items: Sequence[Any], *, pack: PolicyPack, now: dt.datetime) -> IngestResult:
+def ingest(
+    session: Session,
+    items: Sequence[Any],
+    *,
+    pack: PolicyPack,
+    now: dt.datetime,
+    exporter: TransactionExporter | None = None,
+) -> IngestResult:
     """Store a batch of envelopes; returns what was accepted, duplicated and rejected."""
     result = IngestResult()
     fresh: dict[str, tuple[Event, str, bytes]] = {}
@@ -123,7 +132,7 @@ def ingest(session: Session, items: Sequence[Any], *, pack: PolicyPack, now: dt.
     _record_usage(session, [fresh[row["event_id"]][0] for row in rows], now)
     result.accepted = len(rows)
     result.duplicates = len(repeats)
-    result.transactions = len(recorrelate(session, touched, pack=pack, now=now))
+    result.transactions = len(recorrelate(session, touched, pack=pack, now=now, exporter=exporter))
     return result
 
 
@@ -201,6 +210,19 @@ def _record_usage(session: Session, events: Sequence[Event], now: dt.datetime) -
             usage.last_seen = now
 
 
+_OTLP_EVENT_ID = re.compile(r"^([0-9a-f]{32})-([0-9a-f]{16})$")
+
+
+def _span_links(transaction: Transaction) -> dict[str, str]:
+    """Events that arrived as spans carry their trace and span id in their event id."""
+    links = {}
+    for event in transaction.events:
+        match = _OTLP_EVENT_ID.match(event.event_id)
+        if match:
+            links[event.event_id] = f"00-{match.group(1)}-{match.group(2)}-01"
+    return links
+
+
 def _row(event: Event, digest: str, body: bytes) -> dict[str, Any]:
     return {
         "event_id": event.event_id,
@@ -255,7 +277,12 @@ def stored_event(row: StoredEvent) -> Event:
 
 
 def recorrelate(
-    session: Session, correlation_ids: Iterable[str], *, pack: PolicyPack, now: dt.datetime
+    session: Session,
+    correlation_ids: Iterable[str],
+    *,
+    pack: PolicyPack,
+    now: dt.datetime,
+    exporter: TransactionExporter | None = None,
 ) -> list[Transaction]:
     """Re-evaluate these transactions from their stored events and save the verdicts."""
     ids = sorted(set(correlation_ids))
@@ -277,6 +304,8 @@ def recorrelate(
         if record is None:
             record = TransactionRecord(correlation_id=correlation_id)
             session.add(record)
+        if exporter is not None and verdict.state in EXPORTED_STATES and record.state != verdict.state:
+            exporter.export(verdict, _span_links(verdict))
         record.workflow = verdict.workflow
         record.state = verdict.state
         record.started_at = verdict.started_at

@@ -130,7 +130,10 @@ async def post_events(request: Request, session: SessionDep, _principal: Ingeste
         raise TooLarge(f"the batch holds {len(items):,} events; the limit is {limits.max_batch_events:,}")
     pack: PolicyPack = request.app.state.pack
     # parsing needed the event loop (the body); storing and correlating run off it
-    result = await run_in_threadpool(ingest, session, items, pack=pack, now=dt.datetime.now(dt.UTC))
+    exporter = request.app.state.exporter
+    result = await run_in_threadpool(
+        ingest, session, items, pack=pack, now=dt.datetime.now(dt.UTC), exporter=exporter
+    )
     return IngestRead(
         accepted=result.accepted,
         duplicates=result.duplicates,
@@ -154,7 +157,10 @@ async def post_traces(request: Request, session: SessionDep, _principal: Ingeste
     export = decode_request(raw, content_type, request.headers.get("content-encoding", ""))
     batch = spans_to_envelopes(export)
     pack: PolicyPack = request.app.state.pack
-    result = await run_in_threadpool(ingest, session, batch.envelopes, pack=pack, now=dt.datetime.now(dt.UTC))
+    exporter = request.app.state.exporter
+    result = await run_in_threadpool(
+        ingest, session, batch.envelopes, pack=pack, now=dt.datetime.now(dt.UTC), exporter=exporter
+    )
     answer = ExportTraceServiceResponse()
     notes = []
     if result.rejected:
