@@ -50,7 +50,16 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sweeper = None
+        if settings.tracing.sweep_seconds > 0:
+            from tracing.scheduler import start_sweeper
+
+            sweeper = start_sweeper(
+                database, app.state.pack, settings.tracing.sweep_seconds, app.state.exporter
+            )
         yield
+        if sweeper is not None:
+            sweeper.shutdown(wait=True)
         if app.state.exporter is not None:
             app.state.exporter.shutdown()  # flush the queued transactions
         provider = getattr(app.state, "tracer_provider", None)

@@ -64,7 +64,10 @@ def _render(
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> JSONResponse:
-        return _render(request, exc.status, exc.message, exc.type_uri, **exc.extensions)
+        response = _render(request, exc.status, exc.message, exc.type_uri, **exc.extensions)
+        if "retry_after" in exc.extensions:
+            response.headers["Retry-After"] = str(exc.extensions["retry_after"])
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

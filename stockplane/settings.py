@@ -40,6 +40,13 @@ class TracingSettings(BaseModel):
     max_batch_bytes: int = Field(
         10 * 1024 * 1024, description="Largest POST /v1/events body, in bytes (more: 413)."
     )
+    max_concurrent_batches: int = Field(
+        8, description="Ingestion requests handled at once per worker; more get 429 with Retry-After."
+    )
+    sweep_seconds: int = Field(
+        30,
+        description="How often the server marks overdue transactions stalled (0: never; run `stockplane trace sweep`).",
+    )
 
 
 class Settings(BaseSettings):

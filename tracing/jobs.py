@@ -9,17 +9,26 @@ from sqlalchemy.orm import Session
 
 from policies import PolicyPack
 
+from .export import TransactionExporter
 from .ingest import recorrelate
 from .models import TransactionRecord
 
 __all__ = ["sweep_stalled"]
 
 
-def sweep_stalled(session: Session, *, pack: PolicyPack, now: dt.datetime, batch: int = 1000) -> int:
+def sweep_stalled(
+    session: Session,
+    *,
+    pack: PolicyPack,
+    now: dt.datetime,
+    batch: int = 1000,
+    exporter: TransactionExporter | None = None,
+) -> int:
     """Re-evaluate in-progress transactions so those past a deadline become stalled.
 
-    Returns how many changed state. Meant to run on a schedule (`stockplane trace sweep`);
-    ingestion already re-evaluates a transaction whenever its events arrive.
+    Returns how many changed state. The server runs it every
+    ``STOCKPLANE_TRACING__SWEEP_SECONDS`` (30 by default); `stockplane trace sweep` runs it
+    once. Ingestion already re-evaluates a transaction whenever its events arrive.
     """
     changed = 0
     after = ""
@@ -33,7 +42,6 @@ def sweep_stalled(session: Session, *, pack: PolicyPack, now: dt.datetime, batch
         ids = list(session.scalars(query))
         if not ids:
             return changed
-        changed += sum(
-            1 for verdict in recorrelate(session, ids, pack=pack, now=now) if verdict.state != "in_progress"
-        )
+        verdicts = recorrelate(session, ids, pack=pack, now=now, exporter=exporter)
+        changed += sum(1 for verdict in verdicts if verdict.state != "in_progress")
         after = ids[-1]

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select, tuple_
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from policies import PolicyPack
@@ -19,6 +20,7 @@ from stockplane.audit import record as record_audit
 from stockplane.auth import Principal, Role
 from stockplane.errors import AppError, Conflict, InputError, NotFound
 from stockplane.problems import problem_responses
+from stockplane.settings import TracingSettings
 
 from .correlate import correlate
 from .ingest import ingest, stored_event
@@ -28,6 +30,37 @@ from .otlp import decode_request, encode_response, spans_to_envelopes
 router = APIRouter(tags=["tracing"], responses=problem_responses(401, 403))
 Ingester = Annotated[Principal, Depends(require(Role.INGEST))]
 Operator = Annotated[Principal, Depends(require(Role.ARCHITECT))]  # on-call engineers hold architect keys
+
+
+class Busy(AppError):
+    status = 429
+    problem = "busy"
+
+
+class _Gate:
+    """Counts ingestion requests in flight; past the limit, callers are told to come back."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+
+    def enter(self, limit: int) -> None:
+        if self.in_flight >= limit:
+            raise Busy(
+                f"{self.in_flight} ingestion requests are in progress; retry in a second", retry_after=1
+            )
+        self.in_flight += 1
+
+    def leave(self) -> None:
+        self.in_flight -= 1
+
+
+def _gate(request: Request) -> _Gate:
+    """One gate per application, created on first use (the event loop serialises this)."""
+    state = request.app.state
+    if not hasattr(state, "ingest_gate"):
+        state.ingest_gate = _Gate()
+    gate: _Gate = state.ingest_gate
+    return gate
 
 
 class TooLarge(AppError):
@@ -122,6 +155,15 @@ def _parse_batch(raw: bytes, content_type: str) -> list[Any]:
 )
 async def post_events(request: Request, session: SessionDep, _principal: Ingester) -> IngestRead:
     limits = request.app.state.settings.tracing
+    gate = _gate(request)
+    gate.enter(limits.max_concurrent_batches)
+    try:
+        return await _post_events(request, session, limits)
+    finally:
+        gate.leave()
+
+
+async def _post_events(request: Request, session: Session, limits: TracingSettings) -> IngestRead:
     raw = await request.body()
     if len(raw) > limits.max_batch_bytes:
         raise TooLarge(f"the batch is {len(raw):,} bytes; the limit is {limits.max_batch_bytes:,}")
@@ -150,6 +192,15 @@ async def post_events(request: Request, session: SessionDep, _principal: Ingeste
 )
 async def post_traces(request: Request, session: SessionDep, _principal: Ingester) -> Response:
     limits = request.app.state.settings.tracing
+    gate = _gate(request)
+    gate.enter(limits.max_concurrent_batches)
+    try:
+        return await _post_traces(request, session, limits)
+    finally:
+        gate.leave()
+
+
+async def _post_traces(request: Request, session: Session, limits: TracingSettings) -> Response:
     raw = await request.body()
     if len(raw) > limits.max_batch_bytes:
         raise TooLarge(f"the export is {len(raw):,} bytes; the limit is {limits.max_batch_bytes:,}")
