@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -11,7 +12,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import or_, select, tuple_
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from policies import PolicyPack
@@ -54,13 +54,25 @@ class _Gate:
         self.in_flight -= 1
 
 
-def _gate(request: Request) -> _Gate:
-    """One gate per application, created on first use (the event loop serialises this)."""
+async def _ingestion_slot(request: Request) -> AsyncIterator[TracingSettings]:
+    """Hold one of the worker's ingestion slots for the request; yields the limits that apply.
+
+    The gate is per application and created on first use; the event loop serialises this.
+    """
     state = request.app.state
     if not hasattr(state, "ingest_gate"):
         state.ingest_gate = _Gate()
     gate: _Gate = state.ingest_gate
-    return gate
+    limits: TracingSettings = state.settings.tracing
+    gate.enter(limits.max_concurrent_batches)
+    try:
+        yield limits
+    finally:
+        gate.leave()
+
+
+# declared after the principal, so unauthenticated requests never take a slot
+IngestionSlot = Annotated[TracingSettings, Depends(_ingestion_slot)]
 
 
 class TooLarge(AppError):
@@ -151,19 +163,11 @@ def _parse_batch(raw: bytes, content_type: str) -> list[Any]:
     "/v1/events",
     response_model=IngestRead,
     summary="Ingest a batch of envelope events (JSON array or NDJSON)",
-    responses=problem_responses(400, 413),
+    responses=problem_responses(400, 413, 429),
 )
-async def post_events(request: Request, session: SessionDep, _principal: Ingester) -> IngestRead:
-    limits = request.app.state.settings.tracing
-    gate = _gate(request)
-    gate.enter(limits.max_concurrent_batches)
-    try:
-        return await _post_events(request, session, limits)
-    finally:
-        gate.leave()
-
-
-async def _post_events(request: Request, session: Session, limits: TracingSettings) -> IngestRead:
+async def post_events(
+    request: Request, session: SessionDep, _principal: Ingester, limits: IngestionSlot
+) -> IngestRead:
     raw = await request.body()
     if len(raw) > limits.max_batch_bytes:
         raise TooLarge(f"the batch is {len(raw):,} bytes; the limit is {limits.max_batch_bytes:,}")
@@ -187,20 +191,12 @@ async def _post_events(request: Request, session: Session, limits: TracingSettin
 @router.post(
     "/v1/traces",
     summary="OTLP/HTTP trace receiver (protobuf or JSON, gzip): spans become events",
-    responses=problem_responses(400, 413),
+    responses=problem_responses(400, 413, 429),
     response_class=Response,
 )
-async def post_traces(request: Request, session: SessionDep, _principal: Ingester) -> Response:
-    limits = request.app.state.settings.tracing
-    gate = _gate(request)
-    gate.enter(limits.max_concurrent_batches)
-    try:
-        return await _post_traces(request, session, limits)
-    finally:
-        gate.leave()
-
-
-async def _post_traces(request: Request, session: Session, limits: TracingSettings) -> Response:
+async def post_traces(
+    request: Request, session: SessionDep, _principal: Ingester, limits: IngestionSlot
+) -> Response:
     raw = await request.body()
     if len(raw) > limits.max_batch_bytes:
         raise TooLarge(f"the export is {len(raw):,} bytes; the limit is {limits.max_batch_bytes:,}")
