@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx2
@@ -26,7 +27,20 @@ class Refused(RemoteError):
     """A 409: the registry refused the change; its findings explain why (CLI exit 1)."""
 
 
+_BUSY = frozenset({429, 503})
+
+
+def _retry_after(response: httpx2.Response) -> float:
+    """Seconds to wait before asking a busy server again: its Retry-After, within reason."""
+    try:
+        return min(max(float(response.headers.get("retry-after", "1")), 0.1), 30.0)
+    except ValueError:  # an HTTP date: rare from stockplane, and a second is a fair guess
+        return 1.0
+
+
 class Client:
+    retries = 5  # attempts after a 429 or 503, each after the wait the server asked for
+
     def __init__(self, url: str | None = None, api_key: str | None = None) -> None:
         settings = get_settings()
         self.url = (url or settings.url).rstrip("/")
@@ -37,6 +51,11 @@ class Client:
         try:
             with httpx2.Client(base_url=self.url, headers=self._headers, timeout=60) as http:
                 response = http.request(method, path, **kwargs)
+                for _ in range(self.retries):  # a busy server says when to come back
+                    if response.status_code not in _BUSY:
+                        break
+                    time.sleep(_retry_after(response))
+                    response = http.request(method, path, **kwargs)
         except httpx2.HTTPError as exc:
             raise AppError(
                 f"cannot reach stockplane at {self.url} ({type(exc).__name__}); is `stockplane serve` running?"

@@ -143,20 +143,31 @@ def trace_list(
     since: Annotated[
         str | None, typer.Option(help="Only transactions started within this age, e.g. 1h.")
     ] = None,
+    system: Annotated[str | None, typer.Option(help="Touched by this source system, e.g. erp.")] = None,
+    channel: Annotated[str | None, typer.Option(help="Touching this channel.")] = None,
+    location: Annotated[str | None, typer.Option(help="Touching this location_id.")] = None,
+    sku: Annotated[str | None, typer.Option(help="Touching this SKU.")] = None,
+    anomaly: Annotated[str | None, typer.Option(help="With this anomaly, e.g. duplicate.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
     output_format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
 ) -> None:
     """List transactions, newest first (from the server at STOCKPLANE_URL)."""
     from stockplane.client import Client
 
-    params = {
-        k: v for k, v in {"state": state, "workflow": workflow, "limit": limit}.items() if v is not None
-    }
-    page = Client().get("/v1/transactions", params=params)
     cutoff = _since(since)
-    items = [
-        t for t in page["items"] if cutoff is None or dt.datetime.fromisoformat(t["started_at"]) >= cutoff
-    ]
+    filters = {
+        "state": state,
+        "workflow": workflow,
+        "since": cutoff.isoformat() if cutoff else None,
+        "system": system,
+        "channel": channel,
+        "location": location,
+        "sku": sku,
+        "anomaly": anomaly,
+        "limit": limit,
+    }
+    page = Client().get("/v1/transactions", params={k: v for k, v in filters.items() if v is not None})
+    items = page["items"]
     if output_format == "json":
         typer.echo(orjson.dumps(items, option=orjson.OPT_INDENT_2).decode())
         return

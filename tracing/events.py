@@ -29,6 +29,8 @@ class Event:
     schema_version: str | None = None
     inventory_status: str | None = None
     channel: str | None = None
+    location_id: str | None = None
+    sku: str | None = None
     error_code: str | None = None
     deliveries: int = 1
     conflicting: bool = False
@@ -44,6 +46,11 @@ def _timestamp(value: Any, name: str) -> dt.datetime:
     if parsed.tzinfo is None:
         raise ValueError(f"{name} must carry a UTC offset (RFC 3339), got {value!r}")
     return parsed
+
+
+def _key(value: Any) -> str | None:
+    """Business keys are compared as text: a numeric store number and its string are one location."""
+    return None if value is None else str(value)
 
 
 def event_from_envelope(envelope: dict[str, Any], *, received_at: dt.datetime | None = None) -> Event:
@@ -62,6 +69,8 @@ def event_from_envelope(envelope: dict[str, Any], *, received_at: dt.datetime | 
         causation_id=envelope.get("causation_id"),
         schema_version=envelope.get("schema_version"),
         inventory_status=envelope.get("inventory_status"),
-        channel=envelope.get("channel"),
+        channel=_key(envelope.get("channel")),
+        location_id=_key(envelope.get("location_id")),
+        sku=_key(envelope.get("sku")),
         error_code=error.get("code") if isinstance(error, dict) else None,
     )

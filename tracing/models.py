@@ -33,6 +33,10 @@ class StoredEvent(Base):
     schema_version: Mapped[str | None] = mapped_column(String(32), default=None)
     inventory_status: Mapped[str | None] = mapped_column(String(32), default=None)
     error_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    # business keys, for "which transactions touched this SKU / store / channel?"
+    channel: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    location_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    sku: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     deliveries: Mapped[int] = mapped_column(Integer, default=1)
     conflicting: Mapped[bool] = mapped_column(Boolean, default=False)

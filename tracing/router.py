@@ -259,6 +259,12 @@ def _decode(cursor: str) -> tuple[dt.datetime, str]:
         raise InputError("cursor must be the next_cursor of a previous page") from None
 
 
+def _aware(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        raise InputError(f"{moment.isoformat()} needs a UTC offset (RFC 3339), e.g. Z or +01:00")
+    return moment
+
+
 @router.get("/v1/transactions", response_model=TransactionPage, summary="Transactions, newest first")
 def transactions(
     session: SessionDep,
@@ -266,28 +272,57 @@ def transactions(
     state: str | None = None,
     workflow: str | None = None,
     anomaly: Annotated[str | None, Query(description="only transactions with this anomaly kind")] = None,
+    system: Annotated[
+        str | None, Query(description="only transactions with an event from this system")
+    ] = None,
+    channel: Annotated[
+        str | None, Query(description="only transactions with an event on this channel")
+    ] = None,
+    location: Annotated[str | None, Query(description="only transactions touching this location_id")] = None,
+    sku: Annotated[str | None, Query(description="only transactions touching this SKU")] = None,
+    since: Annotated[dt.datetime | None, Query(description="started at or after (RFC 3339)")] = None,
+    until: Annotated[dt.datetime | None, Query(description="started before (RFC 3339)")] = None,
+    order: Annotated[Literal["newest", "oldest"], Query(description="by start time")] = "newest",
     include_resolved: Annotated[
         bool, Query(description="also list failed or stalled transactions already resolved")
     ] = False,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> TransactionPage:
+    key = (TransactionRecord.started_at, TransactionRecord.correlation_id)
     query = select(TransactionRecord).order_by(
-        TransactionRecord.started_at.desc(), TransactionRecord.correlation_id.desc()
+        *(column.desc() if order == "newest" else column.asc() for column in key)
     )
     if state:
         query = query.where(TransactionRecord.state == state)
     if workflow:
         query = query.where(TransactionRecord.workflow == workflow)
+    if since is not None:
+        query = query.where(TransactionRecord.started_at >= _aware(since))
+    if until is not None:
+        query = query.where(TransactionRecord.started_at < _aware(until))
+    touching = {
+        StoredEvent.system: system,
+        StoredEvent.channel: channel,
+        StoredEvent.location_id: location,
+        StoredEvent.sku: sku,
+    }
+    for column, wanted in touching.items():
+        if wanted is not None:  # each key may match a different event of the transaction
+            events = select(StoredEvent.correlation_id).where(column == wanted)
+            query = query.where(TransactionRecord.correlation_id.in_(events))
     if not include_resolved:
         query = query.where(
             or_(TransactionRecord.resolution.is_(None), TransactionRecord.resolution != "resolved")
         )
     if cursor:
         started, correlation_id = _decode(cursor)
-        query = query.where(
-            tuple_(TransactionRecord.started_at, TransactionRecord.correlation_id) < (started, correlation_id)
+        after = (
+            tuple_(*key) < (started, correlation_id)
+            if order == "newest"
+            else tuple_(*key) > (started, correlation_id)
         )
+        query = query.where(after)
     found: list[TransactionRecord] = []
     result = session.scalars(query.execution_options(yield_per=200))  # streamed: stop at a page
     try:

@@ -6,6 +6,7 @@ import datetime as dt
 import time
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from stockplane.auth import Role, create_key
@@ -67,3 +68,42 @@ def test_the_server_marks_overdue_transactions_stalled_without_being_asked(tmp_p
             state = client.get("/v1/transactions/sale-late", headers=headers).json()["state"]
     assert state == "stalled"
     database.dispose()
+
+
+def test_the_cli_client_waits_as_told_when_the_server_is_busy() -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from stockplane.client import Client, RemoteError
+
+    answers = iter([429, 503, 200])
+    seen: list[int] = []
+
+    class Busy(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status = next(answers, 429)
+            seen.append(status)
+            self.send_response(status)
+            if status != 200:
+                self.send_header("Retry-After", "0")
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b'{"ok": true}' if status == 200 else b'{"title": "busy"}')
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Busy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = Client(f"http://127.0.0.1:{server.server_port}", api_key="k")
+        assert client.get("/x") == {"ok": True}
+        assert seen == [429, 503, 200]
+        client.retries = 1
+        seen.clear()
+        with pytest.raises(RemoteError, match="429"):
+            client.get("/x")
+        assert seen == [429, 429]
+    finally:
+        server.shutdown()
+        server.server_close()
