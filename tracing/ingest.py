@@ -18,7 +18,7 @@ from typing import Any
 
 import jsonschema
 import orjson
-from sqlalchemy import insert, select
+from sqlalchemy import Row, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -247,7 +247,33 @@ def _existing(session: Session, event_ids: Sequence[str]) -> dict[str, StoredEve
     return found
 
 
-def stored_event(row: StoredEvent) -> Event:
+_EVENT_COLUMNS = tuple(
+    getattr(StoredEvent, name)
+    for name in (
+        "event_id",
+        "correlation_id",
+        "type",
+        "system",
+        "occurred_at",
+        "status",
+        "instance",
+        "received_at",
+        "schema_version",
+        "inventory_status",
+        "channel",
+        "location_id",
+        "sku",
+        "error_code",
+        "deliveries",
+        "conflicting",
+        "violations",
+        "retired_schema",
+    )
+)
+
+
+def stored_event(row: StoredEvent | Row[Any]) -> Event:
+    """An :class:`Event` from a stored event, loaded whole or as :data:`_EVENT_COLUMNS`."""
     return Event(
         event_id=row.event_id,
         correlation_id=row.correlation_id,
@@ -282,7 +308,10 @@ def recorrelate(
     ids = sorted(set(correlation_ids))
     grouped: dict[str, list[Event]] = {}
     for chunk in _chunks(ids):
-        for row in session.scalars(select(StoredEvent).where(StoredEvent.correlation_id.in_(chunk))):
+        # plain rows, not ORM objects: nothing here is modified, and identity tracking
+        # of every event of every touched transaction was a third of ingestion time
+        rows = session.execute(select(*_EVENT_COLUMNS).where(StoredEvent.correlation_id.in_(chunk)))
+        for row in rows:
             grouped.setdefault(row.correlation_id, []).append(stored_event(row))
     records: dict[str, TransactionRecord] = {}
     for chunk in _chunks(ids):
