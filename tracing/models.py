@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from stockplane.database import Base, UtcDateTime
@@ -47,6 +47,11 @@ class StoredEvent(Base):
 
 class TransactionRecord(Base):
     __tablename__ = "inventory_transaction"
+    # "the newest failed (or stalled) transactions" is the on-call engineer's first query:
+    # read it straight off an index instead of sorting every failed transaction ever seen
+    __table_args__ = (
+        Index("ix_inventory_transaction_state_started", "state", "started_at", "correlation_id"),
+    )
 
     correlation_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     workflow: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
