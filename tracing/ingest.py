@@ -247,53 +247,34 @@ def _existing(session: Session, event_ids: Sequence[str]) -> dict[str, StoredEve
     return found
 
 
-_EVENT_COLUMNS = tuple(
-    getattr(StoredEvent, name)
-    for name in (
-        "event_id",
-        "correlation_id",
-        "type",
-        "system",
-        "occurred_at",
-        "status",
-        "instance",
-        "received_at",
-        "schema_version",
-        "inventory_status",
-        "channel",
-        "location_id",
-        "sku",
-        "error_code",
-        "deliveries",
-        "conflicting",
-        "violations",
-        "retired_schema",
-    )
+_EVENT_FIELDS = (
+    "event_id",
+    "correlation_id",
+    "type",
+    "system",
+    "occurred_at",
+    "status",
+    "instance",
+    "received_at",
+    "schema_version",
+    "inventory_status",
+    "channel",
+    "location_id",
+    "sku",
+    "error_code",
+    "deliveries",
+    "conflicting",
+    "violations",
+    "retired_schema",
 )
+_EVENT_COLUMNS = tuple(getattr(StoredEvent, name) for name in _EVENT_FIELDS)
 
 
 def stored_event(row: StoredEvent | Row[Any]) -> Event:
     """An :class:`Event` from a stored event, loaded whole or as :data:`_EVENT_COLUMNS`."""
-    return Event(
-        event_id=row.event_id,
-        correlation_id=row.correlation_id,
-        type=row.type,
-        system=row.system,
-        occurred_at=row.occurred_at,
-        status=row.status,
-        instance=row.instance,
-        received_at=row.received_at,
-        schema_version=row.schema_version,
-        inventory_status=row.inventory_status,
-        channel=row.channel,
-        location_id=row.location_id,
-        sku=row.sku,
-        error_code=row.error_code,
-        deliveries=row.deliveries,
-        conflicting=row.conflicting,
-        violations=tuple(row.violations or ()),
-        retired_schema=row.retired_schema,
-    )
+    values = {name: getattr(row, name) for name in _EVENT_FIELDS}
+    values["violations"] = tuple(values["violations"] or ())
+    return Event(**values)
 
 
 def recorrelate(

@@ -10,8 +10,9 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select, tuple_
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from policies import PolicyPack
@@ -23,7 +24,7 @@ from stockplane.problems import problem_responses
 from stockplane.settings import TracingSettings
 
 from .correlate import correlate
-from .ingest import ingest, stored_event
+from .ingest import IngestResult, ingest, stored_event
 from .models import SchemaUsage, StoredEvent, TransactionRecord
 from .otlp import decode_request, encode_response, spans_to_envelopes
 
@@ -93,6 +94,8 @@ class IngestRead(BaseModel):
 
 
 class TransactionSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read straight off a TransactionRecord
+
     resolution: str | None = None
     resolution_note: str | None = None
     correlation_id: str
@@ -159,6 +162,21 @@ def _parse_batch(raw: bytes, content_type: str) -> list[Any]:
     return body if isinstance(body, list) else [body]
 
 
+async def _body(request: Request, limits: TracingSettings, what: str) -> bytes:
+    raw = await request.body()
+    if len(raw) > limits.max_batch_bytes:
+        raise TooLarge(f"the {what} is {len(raw):,} bytes; the limit is {limits.max_batch_bytes:,}")
+    return raw
+
+
+async def _store(request: Request, session: Session, items: list[Any]) -> IngestResult:
+    """Store and correlate off the event loop: reading the body needed it, this does not."""
+    state = request.app.state
+    return await run_in_threadpool(
+        ingest, session, items, pack=state.pack, now=dt.datetime.now(dt.UTC), exporter=state.exporter
+    )
+
+
 @router.post(
     "/v1/events",
     response_model=IngestRead,
@@ -168,18 +186,11 @@ def _parse_batch(raw: bytes, content_type: str) -> list[Any]:
 async def post_events(
     request: Request, session: SessionDep, _principal: Ingester, limits: IngestionSlot
 ) -> IngestRead:
-    raw = await request.body()
-    if len(raw) > limits.max_batch_bytes:
-        raise TooLarge(f"the batch is {len(raw):,} bytes; the limit is {limits.max_batch_bytes:,}")
+    raw = await _body(request, limits, "batch")
     items = _parse_batch(raw, request.headers.get("content-type", ""))
     if len(items) > limits.max_batch_events:
         raise TooLarge(f"the batch holds {len(items):,} events; the limit is {limits.max_batch_events:,}")
-    pack: PolicyPack = request.app.state.pack
-    # parsing needed the event loop (the body); storing and correlating run off it
-    exporter = request.app.state.exporter
-    result = await run_in_threadpool(
-        ingest, session, items, pack=pack, now=dt.datetime.now(dt.UTC), exporter=exporter
-    )
+    result = await _store(request, session, items)
     return IngestRead(
         accepted=result.accepted,
         duplicates=result.duplicates,
@@ -197,17 +208,11 @@ async def post_events(
 async def post_traces(
     request: Request, session: SessionDep, _principal: Ingester, limits: IngestionSlot
 ) -> Response:
-    raw = await request.body()
-    if len(raw) > limits.max_batch_bytes:
-        raise TooLarge(f"the export is {len(raw):,} bytes; the limit is {limits.max_batch_bytes:,}")
+    raw = await _body(request, limits, "export")
     content_type = request.headers.get("content-type", "application/x-protobuf")
     export = decode_request(raw, content_type, request.headers.get("content-encoding", ""))
     batch = spans_to_envelopes(export)
-    pack: PolicyPack = request.app.state.pack
-    exporter = request.app.state.exporter
-    result = await run_in_threadpool(
-        ingest, session, batch.envelopes, pack=pack, now=dt.datetime.now(dt.UTC), exporter=exporter
-    )
+    result = await _store(request, session, batch.envelopes)
     answer = ExportTraceServiceResponse()
     notes = []
     if result.rejected:
@@ -230,19 +235,7 @@ async def post_traces(
 
 
 def _summary(record: TransactionRecord) -> TransactionSummary:
-    return TransactionSummary(
-        correlation_id=record.correlation_id,
-        workflow=record.workflow,
-        state=record.state,
-        started_at=record.started_at,
-        updated_at=record.updated_at,
-        event_count=record.event_count,
-        anomalies=list(record.anomalies),
-        failure=record.failure,
-        sync_latency_ms=record.sync_latency_ms,
-        resolution=record.resolution,
-        resolution_note=record.resolution_note,
-    )
+    return TransactionSummary.model_validate(record)
 
 
 def _encode(record: TransactionRecord) -> str:
