@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,12 @@ from stockplane.documents import Document
 from stockplane.pointers import join_pointer
 
 from .kinds import Kind
+
+# openapi-spec-validator switches to jsonschema-rs whenever it is installed (ingestion
+# installs it). Its messages then span several lines and its errors lose the context that
+# best_match reads, so the registry keeps jsonschema's one-line, located messages unless
+# an operator asks otherwise.
+os.environ.setdefault("OPENAPI_SPEC_VALIDATOR_SCHEMA_VALIDATOR_BACKEND", "jsonschema")
 
 __all__ = ["METASCHEMAS", "Problem", "validate_document"]
 

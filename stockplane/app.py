@@ -20,6 +20,7 @@ from .database import Database
 from .errors import AppError
 from .migrate import require_migrated
 from .problems import PROBLEM_JSON, Problem, install_problem_handlers, problem_responses
+from .runtime import tune_for_throughput
 from .settings import Settings, get_settings
 from .telemetry import instrument
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tune_for_throughput()
         sweeper = None
         if settings.tracing.sweep_seconds > 0:
             from tracing.scheduler import start_sweeper

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from stockplane.errors import DocumentError, UsageError
+from stockplane.runtime import tune_for_throughput
 from stockplane.settings import get_settings
 
 Sender = Callable[[list[Any]], dict[str, Any]]
@@ -28,9 +29,10 @@ def _batches(
     """``(line number, event)`` pairs one batch at a time (memory stays flat); lines that
     are not JSON go straight to ``problems``."""
     batch: list[tuple[int, Any]] = []
+    read = 0  # bytes since the bar last moved: moving it per line cost more than parsing
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
-            progress.update(task, advance=len(line))
+            read += len(line)
             if not line.strip():
                 continue
             try:
@@ -39,8 +41,11 @@ def _batches(
                 problems.append(f"line {number}: not JSON ({exc.msg})")
                 continue
             if len(batch) >= size:
+                progress.update(task, advance=read)
+                read = 0
                 yield batch
                 batch = []
+    progress.update(task, advance=read)
     if batch:
         yield batch
 
@@ -62,6 +67,7 @@ def ingest(
     totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
     problems: list[str] = []
     send = _remote(url) if url else _local()
+    tune_for_throughput()
     columns = (TextColumn("{task.description}"), BarColumn(), TransferSpeedColumn(), TimeRemainingColumn())
     console = Console(stderr=True)
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:

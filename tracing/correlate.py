@@ -62,14 +62,12 @@ class StepProgress:
     events: tuple[Event, ...]
     due_at: dt.datetime | None
     late: bool
+    at: dt.datetime | None
+    """When the step first happened; None until it arrives."""
 
     @property
     def arrived(self) -> bool:
         return bool(self.events)
-
-    @property
-    def at(self) -> dt.datetime | None:
-        return min(e.occurred_at for e in self.events) if self.events else None
 
 
 @dataclass(frozen=True)
@@ -166,15 +164,14 @@ def correlate(
 def _progress(
     workflow: Workflow, events: Sequence[Event], started: dt.datetime, now: dt.datetime
 ) -> tuple[StepProgress, ...]:
+    """Each step's events and deadline; ``events`` must be in ``occurred_at`` order."""
     progress = []
     for step in workflow.steps:
         hits = tuple(e for e in events if _matches(e, step))
         due = started + step.deadline if step.deadline is not None else None
-        if hits:
-            late = due is not None and min(e.occurred_at for e in hits) > due
-        else:
-            late = due is not None and now > due
-        progress.append(StepProgress(step, hits, due, late))
+        at = hits[0].occurred_at if hits else None  # events come in occurred_at order
+        late = due is not None and (at if at is not None else now) > due
+        progress.append(StepProgress(step, hits, due, late, at))
     return tuple(progress)
 
 
@@ -264,7 +261,7 @@ def _hops(steps: Sequence[StepProgress], started: dt.datetime) -> tuple[Hop, ...
     for progress in steps:
         if progress.at is None:
             continue
-        event = min(progress.events, key=lambda e: e.occurred_at)
+        event = progress.events[0]  # the earliest: events arrive here in occurred_at order
         hops.append(
             Hop(
                 progress.step.type,

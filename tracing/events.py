@@ -39,10 +39,8 @@ class Event:
 
 
 def _timestamp(value: Any, name: str) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        parsed = value
-    else:
-        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    # fromisoformat reads RFC 3339, "Z" included, since Python 3.11
+    parsed = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
     if parsed.tzinfo is None:
         raise ValueError(f"{name} must carry a UTC offset (RFC 3339), got {value!r}")
     return parsed

@@ -11,30 +11,32 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-import jsonschema
 import orjson
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from policies import PolicyPack
 from registry.service import StoredSchema, stored_schema
+from stockplane.database import Base
 from stockplane.errors import Conflict
-from stockplane.pointers import join_pointer
 
 from .correlate import Transaction, correlate
-from .envelopes import EnvelopeValidator
 from .events import Event, event_from_envelope
 from .export import EXPORTED_STATES, TransactionExporter
 from .models import SchemaUsage, StoredEvent, TransactionRecord
+from .schemas import CompiledSchema, EnvelopeValidator
 
 __all__ = ["IngestResult", "Rejection", "ingest", "stored_event"]
 
+# Core tables, for inserts that need no ORM objects back (the ORM's bulk path costs more)
+_EVENTS: Table = Base.metadata.tables[StoredEvent.__tablename__]
+_TRANSACTIONS: Table = Base.metadata.tables[TransactionRecord.__tablename__]
 _CHUNK = 500  # ids per IN (...) query, well under every database's parameter limit
 
 
@@ -68,7 +70,7 @@ def ingest(
 ) -> IngestResult:
     """Store a batch of envelopes; returns what was accepted, duplicated and rejected."""
     result = IngestResult()
-    fresh: dict[str, tuple[Event, str, bytes]] = {}
+    fresh: dict[str, tuple[Event, str, bytes, dict[str, Any]]] = {}
     repeats: list[tuple[str, str]] = []  # (event_id, hash) seen again within the batch
     envelope = _envelope_validator(orjson.dumps(pack.sections.get("envelope", {}), default=dict))
     for index, item in enumerate(items):
@@ -87,27 +89,30 @@ def ingest(
         if event.event_id in fresh:
             repeats.append((event.event_id, digest))
             continue
-        fresh[event.event_id] = (event, digest, body)
+        fresh[event.event_id] = (event, digest, body, item)
 
     checks = PayloadChecks(session)
-    touched: set[str] = set()
     stored = _existing(session, list(fresh))
     rows = []
-    for event_id, (event, digest, body) in fresh.items():
+    arrived: dict[str, list[Event]] = {}  # the events this batch stores, per transaction
+    for event_id, (event, digest, body, item) in fresh.items():
         if event_id in stored:
             repeats.append((event_id, digest))
             continue
-        violations, retired = checks.check(event, orjson.loads(body))
-        rows.append({**_row(event, digest, body), "violations": violations, "retired_schema": retired})
-        touched.add(event.correlation_id)
+        violations, retired = checks.check(event, item)
+        if violations or retired:
+            event = replace(event, violations=tuple(violations), retired_schema=retired)
+        rows.append(_row(event, digest, body))
+        arrived.setdefault(event.correlation_id, []).append(event)
     if rows:
         try:
-            session.execute(insert(StoredEvent), rows)
+            session.execute(insert(_EVENTS), rows)
         except IntegrityError:
             session.rollback()
             raise Conflict(
                 "another request stored some of these events at the same moment; send the batch again"
             ) from None
+    redelivered: set[str] = set()  # transactions whose stored events changed: re-read them
     if repeats:
         stored.update(_existing(session, [event_id for event_id, _ in repeats if event_id not in stored]))
         for event_id, digest in repeats:
@@ -115,12 +120,15 @@ def ingest(
             previous.deliveries += 1
             if previous.content_hash != digest:
                 previous.conflicting = True
-            touched.add(previous.correlation_id)
+            redelivered.add(previous.correlation_id)
         session.flush()
-    _record_usage(session, [fresh[row["event_id"]][0] for row in rows], now)
+    _record_usage(session, [event for events in arrived.values() for event in events], now)
     result.accepted = len(rows)
     result.duplicates = len(repeats)
-    result.transactions = len(recorrelate(session, touched, pack=pack, now=now, exporter=exporter))
+    touched = redelivered | set(arrived)
+    fresh_arrivals = {cid: events for cid, events in arrived.items() if cid not in redelivered}
+    verdicts = recorrelate(session, touched, pack=pack, now=now, exporter=exporter, arrived=fresh_arrivals)
+    result.transactions = len(verdicts)
     return result
 
 
@@ -147,24 +155,15 @@ class PayloadChecks:
         whole = isinstance(schema.document, dict) and "event_id" in (schema.document.get("properties") or {})
         if not whole and "payload" not in envelope:
             return [], schema.state == "retired"
-        validator = _payload_validator(schema.content_hash, orjson.dumps(schema.document))
-        problems = []
-        for error in validator.iter_errors(envelope if whole else envelope["payload"]):
-            pointer = ""
-            for token in error.absolute_path:
-                pointer = join_pointer(pointer, token)
-            problems.append(f"{pointer or '/'}: {error.message}")
-            if len(problems) == 10:
-                break
+        checker = _contract_checker(schema.content_hash, orjson.dumps(schema.document))
+        problems = checker.problems(envelope if whole else envelope["payload"], limit=10)
         return problems, schema.state == "retired"
 
 
 @lru_cache(maxsize=256)
-def _payload_validator(content_hash: str, document: bytes) -> jsonschema.protocols.Validator:
-    schema = orjson.loads(document)
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    validator: jsonschema.protocols.Validator = cls(schema)
-    return validator
+def _contract_checker(content_hash: str, document: bytes) -> CompiledSchema:
+    """Compiled once per contract version (the hash is the key; the document rides along)."""
+    return CompiledSchema(orjson.loads(document))
 
 
 def _record_usage(session: Session, events: Sequence[Event], now: dt.datetime) -> None:
@@ -212,6 +211,7 @@ def _span_links(transaction: Transaction) -> dict[str, str]:
 
 
 def _row(event: Event, digest: str, body: bytes) -> dict[str, Any]:
+    """The event's row, for a Core insert."""
     return {
         "event_id": event.event_id,
         "correlation_id": event.correlation_id,
@@ -230,6 +230,8 @@ def _row(event: Event, digest: str, body: bytes) -> dict[str, Any]:
         "content_hash": digest,
         "deliveries": 1,
         "conflicting": False,
+        "violations": list(event.violations),
+        "retired_schema": event.retired_schema,
         "body": body.decode(),
     }
 
@@ -284,41 +286,59 @@ def recorrelate(
     pack: PolicyPack,
     now: dt.datetime,
     exporter: TransactionExporter | None = None,
+    arrived: Mapping[str, Sequence[Event]] | None = None,
 ) -> list[Transaction]:
-    """Re-evaluate these transactions from their stored events and save the verdicts."""
+    """Re-evaluate these transactions and save the verdicts.
+
+    ``arrived`` holds the events a batch has just stored, per transaction. For a
+    transaction seen for the first time they are all its events, so only transactions
+    that already have a verdict are read back from the store: correlation stays
+    incremental, and a batch of new transactions costs no reads at all.
+    """
     ids = sorted(set(correlation_ids))
-    grouped: dict[str, list[Event]] = {}
+    arrived = arrived or {}
+    previous: dict[str, str] = {}  # correlation id -> state before this batch
     for chunk in _chunks(ids):
-        # plain rows, not ORM objects: nothing here is modified, and identity tracking
-        # of every event of every touched transaction was a third of ingestion time
+        query = select(TransactionRecord.correlation_id, TransactionRecord.state)
+        previous.update(
+            session.execute(query.where(TransactionRecord.correlation_id.in_(chunk))).tuples().all()
+        )
+    grouped: dict[str, list[Event]] = {
+        cid: list(arrived[cid]) for cid in ids if cid in arrived and cid not in previous
+    }
+    reread = [cid for cid in ids if cid not in grouped]
+    for chunk in _chunks(reread):
+        # plain rows, not ORM objects: nothing here is modified
         rows = session.execute(select(*_EVENT_COLUMNS).where(StoredEvent.correlation_id.in_(chunk)))
         for row in rows:
             grouped.setdefault(row.correlation_id, []).append(stored_event(row))
-    records: dict[str, TransactionRecord] = {}
-    for chunk in _chunks(ids):
-        for existing in session.scalars(
-            select(TransactionRecord).where(TransactionRecord.correlation_id.in_(chunk))
-        ):
-            records[existing.correlation_id] = existing
-    verdicts = []
+    verdicts: list[Transaction] = []
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     for correlation_id, events in grouped.items():
         verdict = correlate(events, pack.workflows, now=now, statuses=pack.statuses)
         verdicts.append(verdict)
-        record = records.get(correlation_id)
-        if record is None:
-            record = TransactionRecord(correlation_id=correlation_id)
-            session.add(record)
-        if exporter is not None and verdict.state in EXPORTED_STATES and record.state != verdict.state:
+        state_before = previous.get(correlation_id)
+        if exporter is not None and verdict.state in EXPORTED_STATES and state_before != verdict.state:
             exporter.export(verdict, _span_links(verdict))
-        record.workflow = verdict.workflow
-        record.state = verdict.state
-        record.started_at = verdict.started_at
-        record.updated_at = now
-        record.event_count = len(verdict.events)
-        record.anomalies = sorted({anomaly.kind for anomaly in verdict.anomalies})
-        record.failure = verdict.failure
-        record.sync_latency_ms = (
-            int(verdict.sync_latency.total_seconds() * 1000) if verdict.sync_latency else None
-        )
-    session.flush()
+        (inserts if state_before is None else updates).append(_verdict_row(verdict, now))
+    if inserts:
+        session.execute(insert(_TRANSACTIONS), inserts)
+    if updates:
+        session.execute(update(TransactionRecord), updates)  # by primary key, in one executemany
     return verdicts
+
+
+def _verdict_row(verdict: Transaction, now: dt.datetime) -> dict[str, Any]:
+    latency = verdict.sync_latency
+    return {
+        "correlation_id": verdict.correlation_id,
+        "workflow": verdict.workflow,
+        "state": verdict.state,
+        "started_at": verdict.started_at,
+        "updated_at": now,
+        "event_count": len(verdict.events),
+        "anomalies": sorted({anomaly.kind for anomaly in verdict.anomalies}),
+        "failure": verdict.failure,
+        "sync_latency_ms": int(latency.total_seconds() * 1000) if latency is not None else None,
+    }
