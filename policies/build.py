@@ -83,6 +83,7 @@ def _workflow(name: str, spec: Mapping[str, Any]) -> Workflow:
             deadline=_duration(step.get("deadline")),
             optional=bool(step.get("optional", False)),
             each_instance=bool(step.get("each_instance", False)),
+            channels=_strings(step.get("channel")),
             description=step.get("description", ""),
         )
         for step in spec["steps"]

@@ -56,6 +56,8 @@ class WorkflowStep:
     deadline: timedelta | None = None
     optional: bool = False
     each_instance: bool = False
+    channels: tuple[str, ...] = ()
+    """Only events of these channels count; tells apart workflows with the same first event."""
     description: str = ""
 
 

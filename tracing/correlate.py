@@ -100,7 +100,11 @@ class Transaction:
 
 
 def _matches(event: Event, step: WorkflowStep) -> bool:
-    return event.type == step.type and (not step.systems or event.system in step.systems)
+    return (
+        event.type == step.type
+        and (not step.systems or event.system in step.systems)
+        and (not step.channels or event.channel in step.channels)
+    )
 
 
 def match_workflow(
@@ -108,19 +112,30 @@ def match_workflow(
 ) -> tuple[Workflow | None, bool]:
     """The workflow a transaction follows, and whether its initiating event is present.
 
-    The initiating event (a workflow's first step) decides; without one, the workflow that
-    explains most of the events is taken and the transaction is an orphan.
+    The earliest initiating event (a workflow's first step) decides. When it starts
+    several workflows (a web order shipped or collected in store), the one whose first
+    step names it most precisely wins (a channel, then a system), then the one that
+    explains most of the events. Without an initiating event, the workflow that explains
+    most of the events is taken and the transaction is an orphan.
     """
     for event in sorted(events, key=lambda e: e.occurred_at):
-        for workflow in workflows.values():
-            if _matches(event, workflow.initiating):
-                return workflow, True
+        started = [w for w in workflows.values() if _matches(event, w.initiating)]
+        if started:
+            return max(started, key=lambda w: (_specificity(w.initiating), _explained(w, events))), True
     best, best_score = None, 0
     for workflow in workflows.values():
-        score = sum(1 for event in events if any(_matches(event, step) for step in workflow.steps))
+        score = _explained(workflow, events)
         if score > best_score:
             best, best_score = workflow, score
     return best, False
+
+
+def _specificity(step: WorkflowStep) -> tuple[bool, bool]:
+    return bool(step.channels), bool(step.systems)
+
+
+def _explained(workflow: Workflow, events: Sequence[Event]) -> int:
+    return sum(1 for event in events if any(_matches(event, step) for step in workflow.steps))
 
 
 def correlate(

@@ -266,3 +266,14 @@ def test_events_on_a_retired_contract_version_are_flagged(service: Service) -> N
     post(service, late)
     record = service.client.get("/v1/transactions/sale-retired", headers=service.as_role("viewer")).json()
     assert "retired_schema_version" in record["anomalies"]
+
+
+def test_a_systems_own_status_word_is_mapped_and_an_unmapped_one_flagged(service: Service) -> None:
+    mapped = envelope("c-st-1", "pos.sale", "pos", 0, inventory_status="on_hand")  # pos maps it
+    unmapped = envelope("c-st-2", "pos.sale", "pos", 0, inventory_status="shrinkage")
+    answer = post(service, [mapped, unmapped])
+    assert answer.json()["accepted"] == 2
+    first = service.client.get("/v1/transactions/c-st-1", headers=service.as_role("viewer")).json()
+    second = service.client.get("/v1/transactions/c-st-2", headers=service.as_role("viewer")).json()
+    assert "unknown_status" not in first["anomalies"]
+    assert "unknown_status" in second["anomalies"]

@@ -203,3 +203,29 @@ def test_event_from_an_envelope() -> None:
         event_from_envelope(
             {"event_id": "e", "correlation_id": "c", "type": "t.x", "occurred_at": "2026-11-28T10:00:00"}
         )
+
+
+def test_a_channel_tells_apart_workflows_that_start_with_the_same_event() -> None:
+    # click-and-collect and shipped web orders both start with order.placed@ecommerce
+    collect = run([event("order.placed", "ecommerce", 0, channel="click_and_collect")], minutes=10)
+    shipped = run([event("order.placed", "ecommerce", 0, channel="web")], minutes=10)
+    assert (collect.workflow, collect.state) == ("click_and_collect", "in_progress")  # the store has 30 min
+    assert (shipped.workflow, shipped.state) == ("ecommerce_order", "stalled")  # the OMS had 2 min
+
+
+def test_availability_published_at_reservation_is_in_order() -> None:
+    order = [
+        event("order.placed", "ecommerce", 0, channel="web"),
+        event("inventory.reserved", "oms", 5),
+        event("availability.published", "ecommerce", 20),
+        event("order.posted", "erp", 120),
+        event("shipment.picked", "wms", 3600),
+        event("shipment.shipped", "wms", 7200),
+    ]
+    transaction = run(order, minutes=180)
+    assert (transaction.workflow, transaction.state, transaction.anomalies) == (
+        "ecommerce_order",
+        "completed",
+        (),
+    )
+    assert transaction.sync_latency == dt.timedelta(seconds=20)
