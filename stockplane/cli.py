@@ -16,7 +16,9 @@ from policies.cli import app as policy_app
 from registry.cli import app as contracts_app
 from stockplane import __version__
 from stockplane.admin_cli import audit, db_app, keys_app, serve
+from stockplane.demo import demo
 from stockplane.errors import AppError
+from stockplane.simulator.cli import simulate_app
 from tracing.cli import ingest, trace_app
 
 app = typer.Typer(
@@ -33,6 +35,8 @@ app.command()(serve)
 app.command()(audit)
 app.command()(ingest)
 app.add_typer(trace_app, name="trace")
+app.add_typer(simulate_app, name="simulate")
+app.command()(demo)
 
 
 def _version(value: bool) -> None:

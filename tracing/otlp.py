@@ -40,6 +40,7 @@ _BUSINESS_KEYS = {
     "stockplane.sku": "sku",
     "stockplane.location_id": "location_id",
     "stockplane.channel": "channel",
+    "stockplane.inventory_status": "inventory_status",
 }
 
 
@@ -107,6 +108,17 @@ def _spans(request: ExportTraceServiceRequest) -> Iterator[tuple[dict[str, Any],
                 yield resource, span
 
 
+def _payload(value: Any) -> Any:
+    """``stockplane.payload``: the business body as JSON text (span attributes are flat);
+    text that is not JSON is kept as a string, which the envelope then refuses by name."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return value
+
+
 def spans_to_envelopes(
     request: ExportTraceServiceRequest, correlation_keys: Sequence[str] = DEFAULT_CORRELATION_KEYS
 ) -> SpanBatch:
@@ -146,5 +158,8 @@ def spans_to_envelopes(
                 envelope[field] = str(attributes[key])
         if isinstance(attributes.get("stockplane.quantity"), int):
             envelope["quantity"] = attributes["stockplane.quantity"]
+        payload = _payload(attributes.get("stockplane.payload"))
+        if payload is not None:
+            envelope["payload"] = payload
         envelopes.append(envelope)
     return SpanBatch(envelopes, skipped)

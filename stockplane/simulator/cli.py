@@ -1,0 +1,257 @@
+"""`stockplane simulate`: a seeded retail estate's traffic, with faults and ground truth."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from stockplane.errors import InputError, UsageError
+
+from .estate import EstateOptions
+from .faults import load_faults
+from .truth import Truth
+
+simulate_app = typer.Typer(
+    help="Simulate a retail estate's integration traffic, with faults and ground truth.",
+    invoke_without_command=True,
+)
+
+
+def parse_start(value: str | None, duration: dt.timedelta, *, now: dt.datetime | None = None) -> dt.datetime:
+    """``--start``: an RFC 3339 instant (UTC if it names no offset); by default the
+    window ends now (to the minute), so the history leads up to the present."""
+    if value is None:
+        current = (now or dt.datetime.now(dt.UTC)).replace(second=0, microsecond=0)
+        return current - duration
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--start: not an ISO 8601 date or time: {value!r}") from None
+    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+
+
+def duration_of(days: float | None, hours: float | None) -> dt.timedelta:
+    if hours is not None and days is not None:
+        raise UsageError("give --days or --hours, not both")
+    span = (
+        dt.timedelta(hours=hours) if hours is not None else dt.timedelta(days=days if days is not None else 1)
+    )
+    if span <= dt.timedelta(0):
+        raise UsageError("the simulated window must be longer than zero")
+    return span
+
+
+@simulate_app.callback()
+def simulate(
+    ctx: typer.Context,
+    out: Annotated[Path | None, typer.Option(help="Write the events here (JSONL), in arrival order.")] = None,
+    truth: Annotated[
+        Path | None, typer.Option(help="Write the ground truth here (JSONL, one line per transaction).")
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option(help="Send the events to this stockplane server (STOCKPLANE_API_KEY).")
+    ] = None,
+    stores: Annotated[int, typer.Option(min=1, help="Stores in the estate.")] = 400,
+    days: Annotated[float | None, typer.Option(min=0, help="Days of traffic [default: 1].")] = None,
+    hours: Annotated[float | None, typer.Option(min=0, help="Hours of traffic, instead of --days.")] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(help="Start of the window (ISO 8601, UTC by default) [default: so it ends now]."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Same seed and options, same events.")] = 1,
+    faults: Annotated[
+        str | None,
+        typer.Option(help="A YAML/JSON file of fault rates, or `none` [default: the built-in rates]."),
+    ] = None,
+    skus: Annotated[int, typer.Option(min=1, help="SKUs in the catalogue.")] = 3000,
+    speed: Annotated[
+        float,
+        typer.Option(
+            min=0, help="With --to: play simulated time this many times faster than real time (0: no pacing)."
+        ),
+    ] = 0.0,
+    live: Annotated[
+        bool, typer.Option(help="With --to: start now and send each event when it happens, in real time.")
+    ] = False,
+    otlp: Annotated[
+        bool, typer.Option(help="With --to: send the middleware's events as OTLP spans to /v1/traces.")
+    ] = False,
+) -> None:
+    """Write (or send) a seeded estate's events and the ground truth about each transaction.
+
+    The estate has 400 stores (some uploading POS sales every 15 minutes), a web shop, two
+    marketplaces behind a connector, an ERP with a nightly maintenance window, an OMS,
+    three distribution centres and a returns service; all seven workflows of the policy
+    pack run in realistic proportions, and faults are injected at their rates (see
+    docs/simulator.md). Score the correlator afterwards with `stockplane simulate score`.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if out is None and to is None:
+        raise UsageError("say where the events go: --out FILE, or --to URL")
+    if (speed or live or otlp) and to is None:
+        raise UsageError("--speed, --live and --otlp need --to URL")
+    from policies import load_pack
+    from stockplane.settings import get_settings
+
+    from .traffic import Simulation, SimulationOptions
+
+    span = duration_of(days, hours)
+    begin = dt.datetime.now(dt.UTC) if live else parse_start(start, span)
+    options = SimulationOptions(
+        start=begin,
+        end=begin + span,
+        seed=seed,
+        estate=EstateOptions(stores=stores, skus=skus),
+        faults=load_faults(faults),
+    )
+    simulation = Simulation(options, load_pack(get_settings().policy_pack))
+    pace = 1.0 if live else speed
+    with ExitStack() as stack:
+        truths = stack.enter_context(_open(truth)) if truth else None
+        events = stack.enter_context(_open(out)) if out else None
+        sender = _Sender(to, otlp=otlp) if to else None
+        if sender is not None:
+            stack.callback(sender.close)
+        count = 0
+        for _, line in _paced(_progress(simulation, stack), begin, pace):
+            count += 1
+            if events is not None:
+                events.write(line + b"\n")
+            if sender is not None:
+                sender.add(line)
+            if truths is not None and simulation.truths:
+                _write_truths(truths, simulation.drain_truths())
+        if sender is not None:
+            sender.flush()
+        if truths is not None:
+            _write_truths(truths, simulation.drain_truths())
+    where = ", ".join(str(x) for x in (out, to) if x)
+    typer.echo(
+        f"{count} events from {simulation.transactions} transactions ({begin:%Y-%m-%d %H:%M} + {span}) to {where}"
+    )
+
+
+def _open(path: Path) -> IO[bytes]:
+    try:
+        return path.open("wb")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror})") from None
+
+
+def _write_truths(handle: IO[bytes], truths: list[Truth]) -> None:
+    for record in truths:
+        handle.write(orjson.dumps(record.as_json()) + b"\n")
+
+
+def _progress(simulation: Any, stack: ExitStack) -> Iterator[tuple[dt.datetime, bytes]]:
+    """The simulation's timed lines, moving a bar over the simulated window."""
+    console = Console(stderr=True)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[events]:,} events"),
+        TimeRemainingColumn(),
+    )
+    progress = stack.enter_context(
+        Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
+    )
+    start, end = simulation.options.start, simulation.options.end
+    task = progress.add_task("simulating", total=(end - start).total_seconds(), events=0)
+    for number, (arrival, line) in enumerate(simulation.timed_lines(), start=1):
+        if number % 5000 == 0:
+            progress.update(task, completed=(arrival - start).total_seconds(), events=number)
+        yield arrival, line
+
+
+def _paced(
+    lines: Iterator[tuple[dt.datetime, bytes]], begin: dt.datetime, pace: float
+) -> Iterator[tuple[dt.datetime, bytes]]:
+    """Hold each event back until its arrival time, on a clock running ``pace`` times
+    real time (0: no holding back)."""
+    if pace <= 0:
+        yield from lines
+        return
+    origin = time.monotonic()
+    for arrival, line in lines:
+        due = (arrival - begin).total_seconds() / pace
+        wait = due - (time.monotonic() - origin)
+        if wait > 0:
+            time.sleep(wait)
+        yield arrival, line
+
+
+class _Sender:
+    """Batches events for ``POST /v1/events`` (and middleware spans for ``/v1/traces``)."""
+
+    def __init__(self, url: str, *, otlp: bool, batch: int = 1000) -> None:
+        from stockplane.client import Client
+
+        self._client = Client(url)
+        self._batch: list[bytes] = []
+        self._size = batch
+        self._last = time.monotonic()
+        self._spans = None
+        if otlp:
+            from .otlp_spans import SpanSender
+
+            self._spans = SpanSender(url)
+
+    def add(self, line: bytes) -> None:
+        if self._spans is not None and b'"system":"middleware"' in line:
+            self._spans.send(orjson.loads(line))
+            return
+        self._batch.append(line)
+        # a full batch, or a second's worth in a paced run: a live trickle is seen live
+        if len(self._batch) >= self._size or time.monotonic() - self._last > 1:
+            self.flush()
+
+    def flush(self) -> None:
+        self._last = time.monotonic()
+        if not self._batch:
+            return
+        body, self._batch = b"\n".join(self._batch), []
+        self._client.post("/v1/events", content=body, headers={"Content-Type": "application/x-ndjson"})
+
+    def close(self) -> None:
+        if self._spans is not None:
+            self._spans.close()
+
+
+@simulate_app.command("score")
+def score_command(
+    truth: Annotated[Path, typer.Option(help="The truth file `stockplane simulate --truth` wrote.")],
+    bar: Annotated[
+        float, typer.Option(min=0, max=1, help="Precision and recall every kind must reach.")
+    ] = 0.98,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the score as JSON.")] = False,
+) -> None:
+    """Compare the correlator's verdicts in the database with the truth.
+
+    Prints precision and recall for each state and each anomaly kind, and the confusion
+    table of states. Exit 1 when any kind is below --bar.
+    """
+    from stockplane.database import Database
+    from stockplane.settings import get_settings
+
+    from .report import load_truths, load_verdicts, render
+
+    if not truth.is_file():
+        raise InputError(f"{truth}: no such file")
+    from .score import score
+
+    database = Database(get_settings().database_url)
+    with database.session() as session:
+        verdicts = load_verdicts(session)
+    result = score(load_truths(truth), verdicts)
+    typer.echo(render(result, bar, as_json=as_json))
+    raise typer.Exit(0 if result.meets(bar) else 1)

@@ -1,0 +1,642 @@
+"""Traffic: the estate's transactions over time, their events in arrival order, and the
+truth about each.
+
+Transactions start as a Poisson process whose rate follows the hour of day (stores open
+08:00-22:00, the web shop peaks in the evening), the weekend and peak days. Each one
+walks its workflow's steps: every step happens after the previous one reached the next
+system (plus that system's processing time), and reaches stockplane after a transport
+delay, or at the next upload for stores whose tills upload in batches; the ERP queues
+postings during its nightly maintenance. Faults are then injected (see :mod:`.faults`),
+events arriving after the end of the window are cut, and what remains is emitted in
+arrival order with one :class:`~.truth.Truth` per transaction.
+
+Memory stays bounded by the events still in flight (a min-heap keyed by arrival time),
+not by the length of the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import heapq
+import itertools
+import random
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from policies import PolicyPack, Workflow
+
+from .estate import OFFICE_HOURS, ONLINE_HOURS, STORE_HOURS, Estate, EstateOptions
+from .faults import CHAIN_FAULTS, FaultRates
+from .payloads import CURRENT_VERSION, LEGACY_VERSION, RETIRED_VERSIONS, payload, violation_field
+from .truth import Truth
+
+__all__ = ["Simulation", "SimulationOptions"]
+
+_UNMAPPED_WORDS = ("shrink", "blocked_stock", "b_grade", "lost_in_store")
+_FAILURES = {
+    "error": ("TIMEOUT", "the downstream system did not answer"),
+    "dead_letter": ("DLQ", "moved to the dead-letter queue after repeated failures"),
+}
+
+
+@dataclass(frozen=True)
+class SimulationOptions:
+    start: dt.datetime
+    end: dt.datetime
+    seed: int = 1
+    estate: EstateOptions = field(default_factory=EstateOptions)
+    faults: FaultRates = field(default_factory=FaultRates)
+    first_number: int = 0
+    """Where transaction numbers start (a live trickle continues after the history)."""
+
+
+@dataclass
+class _Planned:
+    """One event as planned, before it becomes an envelope."""
+
+    type: str
+    system: str
+    instance: str
+    at: dt.datetime
+    arrival: dt.datetime
+    step: int  # index into the workflow's steps; -1 for an event outside the workflow
+    status: str = "ok"
+    inventory_status: str | None = None
+
+
+@dataclass(frozen=True)
+class _Step:
+    type: str
+    system: str
+    instances: tuple[str, ...]
+    delay: tuple[float, float]  # seconds after the previous step reached its next system
+    inventory_status: str | None = None
+
+
+@dataclass
+class _Transaction:
+    kind: str
+    number: int
+    t0: dt.datetime
+    channel: str | None
+    location: str | None
+    ctx: dict[str, Any]
+    steps: list[_Step]
+
+
+_PREFIX = {
+    "store_sale": "sale",
+    "store_return": "return",
+    "ecommerce_order": "web",
+    "marketplace_order": "mkt",
+    "click_and_collect": "cc",
+    "cycle_count": "count",
+    "transfer": "transfer",
+}
+
+
+class Simulation:
+    """One deterministic run: the same options and pack give the same events and truth."""
+
+    def __init__(self, options: SimulationOptions, pack: PolicyPack) -> None:
+        if options.end <= options.start:
+            raise ValueError("the simulated window must end after it starts")
+        self.options = options
+        self.workflows: Mapping[str, Workflow] = pack.workflows
+        missing = sorted(set(_PREFIX) - set(self.workflows))
+        if missing:
+            raise ValueError(
+                f"the policy pack lacks the workflow(s) the simulator models: {', '.join(missing)}"
+            )
+        self.rng = random.Random(options.seed)
+        self.estate = Estate.build(options.estate, self.rng)
+        self.legacy_stores = frozenset(s for s in self.estate.stores if self.rng.random() < 0.1)
+        self.run_id = hashlib.blake2b(
+            f"{options.seed}|{options.start.isoformat()}|{options.first_number}".encode(), digest_size=4
+        ).hexdigest()
+        self._events = 0
+        self._shifted_step: int | None = None
+        self._number = options.first_number
+        self.truths: list[Truth] = []
+        """Truth records not yet collected by :meth:`drain_truths`."""
+
+    # -- the clock ------------------------------------------------------------------------
+
+    def _daily(self) -> dict[str, tuple[float, tuple[int, ...], bool]]:
+        """Per workflow: transactions on a normal weekday, hourly shape, follows the shops."""
+        e = self.options.estate
+        return {
+            "store_sale": (e.stores * e.sales_per_store, STORE_HOURS, True),
+            "store_return": (e.stores * e.sales_per_store * e.return_rate, STORE_HOURS, True),
+            "ecommerce_order": (e.online_orders, ONLINE_HOURS, False),
+            "marketplace_order": (e.marketplace_orders if e.marketplaces else 0.0, ONLINE_HOURS, False),
+            "click_and_collect": (e.click_and_collect if e.stores else 0.0, ONLINE_HOURS, False),
+            "cycle_count": (
+                e.stores * e.counts_per_store + e.distribution_centres * e.counts_per_dc,
+                STORE_HOURS,
+                True,
+            ),
+            "transfer": (
+                e.stores * e.transfers_per_store if e.distribution_centres else 0.0,
+                OFFICE_HOURS,
+                True,
+            ),
+        }
+
+    def _rate(self, daily: float, hours: tuple[int, ...], in_store: bool, at: dt.datetime) -> float:
+        """Transactions per second at ``at``."""
+        e = self.options.estate
+        lift = e.weekend_lift if in_store and at.weekday() >= 5 else 1.0
+        if e.is_peak(at.date()):
+            lift *= e.peak_multiplier
+        return daily * hours[at.hour] / sum(hours) * lift / 3600
+
+    @property
+    def transactions(self) -> int:
+        """Transactions started so far."""
+        return self._number - self.options.first_number
+
+    def lines(self) -> Iterator[bytes]:
+        """Envelopes in arrival order, serialised (one JSON document each); truths collect
+        in :attr:`truths` as transactions start."""
+        for _, line in self.timed_lines():
+            yield line
+
+    def timed_lines(self) -> Iterator[tuple[dt.datetime, bytes]]:
+        """``(arrival time, envelope)`` in arrival order."""
+        heap: list[tuple[dt.datetime, int, bytes]] = []
+        order = itertools.count()
+        daily = self._daily()
+        minute = dt.timedelta(minutes=1)
+        t = self.options.start
+        while t < self.options.end:
+            until = min(t + minute, self.options.end)
+            for kind, (count, hours, in_store) in daily.items():
+                rate = self._rate(count, hours, in_store, t)
+                if rate <= 0:
+                    continue
+                at = t
+                while True:
+                    at += dt.timedelta(seconds=self.rng.expovariate(rate))
+                    if at >= until:
+                        break
+                    for arrival, body in self._transaction(kind, at):
+                        heapq.heappush(heap, (arrival, next(order), body))
+            # whatever starts later arrives later: everything before `until` is final
+            while heap and heap[0][0] < until:
+                arrival, _, line = heapq.heappop(heap)
+                yield arrival, line
+            t = until
+        while heap:
+            arrival, _, line = heapq.heappop(heap)
+            yield arrival, line
+
+    def events(self) -> Iterator[dict[str, Any]]:
+        """The same envelopes as :meth:`lines`, as dictionaries."""
+        for line in self.lines():
+            yield orjson.loads(line)
+
+    def drain_truths(self) -> list[Truth]:
+        truths, self.truths = self.truths, []
+        return truths
+
+    # -- one transaction ------------------------------------------------------------------
+
+    def _transaction(self, kind: str, t0: dt.datetime) -> list[tuple[dt.datetime, bytes]]:
+        self._number += 1
+        transaction = _BUILDERS[kind](self, self._number, t0)
+        workflow = self.workflows[kind]
+        faults: list[str] = []
+        planned = self._plan(transaction, workflow, faults)
+        emitted = [p for p in planned if p.arrival <= self.options.end]
+        if not emitted:
+            return []
+        anomalies: set[str] = set()
+        if "orphan" in faults:
+            anomalies.add("orphan")
+        if "out_of_order" in faults and any(p.step == self._shifted_step for p in emitted):
+            anomalies.add("out_of_order")
+        if transaction.ctx.get("discrepancy"):
+            faults.append("count_discrepancy")
+        correlation_id = f"{_PREFIX[kind]}-{self.run_id}-{transaction.number}"
+        bodies = [self._envelope(transaction, correlation_id, p) for p in emitted]
+        arrivals = [p.arrival for p in emitted]
+        self._event_faults(transaction, emitted, bodies, arrivals, faults, anomalies)
+        self.truths.append(self._truth(correlation_id, workflow, emitted, faults, anomalies))
+        return [(arrival, orjson.dumps(body)) for arrival, body in zip(arrivals, bodies, strict=True)]
+
+    def _chance(self, rate: float) -> bool:
+        return rate > 0 and self.rng.random() < rate
+
+    def _plan(self, tx: _Transaction, workflow: Workflow, faults: list[str]) -> list[_Planned]:
+        """Walk the steps, with the chain faults (late, missing, error, dead letter,
+        oversell), retries, orphans, and out-of-order steps or clock skew."""
+        rng, rates, end = self.rng, self.options.faults, self.options.end
+        chain = self._chain_fault(tx, rates)
+        if chain is not None:
+            faults.append(chain)
+        steps = workflow.steps
+        with_deadline = [k for k in range(1, len(tx.steps)) if steps[k].deadline is not None]
+        fault_step = rng.choice(with_deadline) if with_deadline else 1
+        retry_step = rng.randrange(1, len(tx.steps)) if self._chance(rates.retry) else None
+        if retry_step is not None:
+            faults.append("retry")
+        planned: list[_Planned] = []
+        previous_arrival = tx.t0
+        for k, step in enumerate(tx.steps):
+            if chain == "missing" and k == fault_step:
+                break
+            at = tx.t0 if k == 0 else previous_arrival + dt.timedelta(seconds=rng.uniform(*step.delay))
+            if chain == "late" and k == fault_step:
+                due = tx.t0 + (steps[k].deadline or dt.timedelta(0))
+                at = max(at, due + dt.timedelta(seconds=rng.uniform(60, 1800)))
+            if step.system == "erp":
+                closes = self.estate.in_maintenance(at)
+                if closes is not None:
+                    at = closes + dt.timedelta(seconds=rng.uniform(0, 120))
+            step_events: list[_Planned] = []
+            for i, instance in enumerate(step.instances):
+                when = at + dt.timedelta(seconds=rng.uniform(0, 20)) if i else at
+                if k == retry_step and i == 0:  # one sender retries: within the budget per system
+                    for _ in range(rng.randint(1, 2)):
+                        step_events.append(self._event(step, instance, when, k, "retry"))
+                        when += dt.timedelta(seconds=rng.uniform(5, 60))
+                step_events.append(self._event(step, instance, when, k))
+            if chain in ("error", "dead_letter") and k == fault_step:
+                step_events[-1].status = chain
+            planned += step_events
+            previous_arrival = max(p.arrival for p in step_events)
+            if chain in ("error", "dead_letter") and k == fault_step:
+                break
+            if chain == "oversell" and step.type == "inventory.reserved":
+                cancel_at = previous_arrival + dt.timedelta(seconds=rng.uniform(60, 1800))
+                cancel = _Step("order.cancelled", "oms", (self.estate.instances["oms"],), (0, 0))
+                cancelled = self._event(cancel, cancel.instances[0], cancel_at, -1, "error")
+                planned.append(cancelled)
+                break
+            if previous_arrival > end:
+                break  # nothing after this can arrive in the window
+        if tx.kind == "marketplace_order" and self._chance(rates.orphan):
+            faults.append("orphan")
+            planned = [p for p in planned if p.step != 0]
+        self._shifted_step = None
+        if self._chance(rates.out_of_order):
+            faults.append("out_of_order")
+            self._shift(planned, workflow, rng.uniform(30, 600))
+        elif self._chance(rates.clock_skew):
+            faults.append("clock_skew")
+            self._shift(planned, workflow, rng.uniform(0.5, 4.0))
+        return planned
+
+    def _chain_fault(self, tx: _Transaction, rates: FaultRates) -> str | None:
+        roll, cumulative = self.rng.random(), 0.0
+        for kind in CHAIN_FAULTS:
+            if kind == "oversell" and tx.kind not in ("ecommerce_order", "marketplace_order"):
+                continue
+            cumulative += getattr(rates, kind)
+            if roll < cumulative:
+                return kind
+        return None
+
+    def _shift(self, planned: list[_Planned], workflow: Workflow, seconds: float) -> None:
+        """Make one required step seem to happen ``seconds`` before the step it follows."""
+        present = sorted({p.step for p in planned if p.step >= 0 and not workflow.steps[p.step].optional})
+        if len(present) < 2:
+            return
+        index = self.rng.randrange(1, len(present))
+        step, before = present[index], present[index - 1]
+        anchor = min(p.at for p in planned if p.step == before)
+        current = min(p.at for p in planned if p.step == step)
+        delta = current - (anchor - dt.timedelta(seconds=seconds))
+        for p in planned:
+            if p.step == step:
+                p.at -= delta
+        self._shifted_step = step
+
+    def _event(self, step: _Step, instance: str, at: dt.datetime, k: int, status: str = "ok") -> _Planned:
+        if step.system == "pos" and instance in self.estate.batch_stores:
+            every = self.options.estate.batch_minutes * 60
+            upload = (int(at.timestamp()) // every + 1) * every
+            arrival = dt.datetime.fromtimestamp(upload, dt.UTC) + dt.timedelta(
+                seconds=self.rng.uniform(0, 30)
+            )
+        else:
+            arrival = at + dt.timedelta(seconds=self.rng.uniform(0.2, 3.0))
+        return _Planned(step.type, step.system, instance, at, arrival, k, status, step.inventory_status)
+
+    def _envelope(self, tx: _Transaction, correlation_id: str, p: _Planned) -> dict[str, Any]:
+        self._events += 1
+        version = CURRENT_VERSION.get(p.type, "1.0.0")
+        if p.type in LEGACY_VERSION and tx.location in self.legacy_stores:
+            version = LEGACY_VERSION[p.type]
+        event: dict[str, Any] = {
+            "event_id": f"{self.run_id}-{self._events:x}",
+            "correlation_id": correlation_id,
+            "type": p.type,
+            "schema_version": version,
+            "source": {"system": p.system, "instance": p.instance},
+            "occurred_at": p.at.isoformat(),
+            "status": p.status,
+            "sku": tx.ctx["sku"],
+            "quantity": tx.ctx["quantity"],
+            "payload": payload(p.type, version, self.rng, tx.ctx),
+        }
+        if tx.channel is not None:
+            event["channel"] = tx.channel
+        if tx.location is not None:
+            event["location_id"] = tx.location
+        if p.inventory_status is not None:
+            event["inventory_status"] = p.inventory_status
+        if p.status != "ok":
+            code, message = _FAILURES.get(p.status, ("RETRYING", "transient failure; retrying"))
+            if p.type == "order.cancelled":
+                code, message = "OUT_OF_STOCK", "cancelled after acceptance: no stock to fulfil it"
+            event["error"] = {"code": code, "message": message}
+        return event
+
+    def _event_faults(
+        self,
+        tx: _Transaction,
+        emitted: list[_Planned],
+        bodies: list[dict[str, Any]],
+        arrivals: list[dt.datetime],
+        faults: list[str],
+        anomalies: set[str],
+    ) -> None:
+        """Faults of single events: retired versions, contract violations, unknown status
+        words, then re-deliveries (identical or not) of the finished envelopes."""
+        rng, rates, end = self.rng, self.options.faults, self.options.end
+        retirable = [i for i, body in enumerate(bodies) if body["type"] in RETIRED_VERSIONS]
+        if retirable and self._chance(rates.retired_schema_version):
+            faults.append("retired_schema_version")
+            body = bodies[rng.choice(retirable)]
+            body["schema_version"] = RETIRED_VERSIONS[body["type"]]
+            body["payload"] = payload(body["type"], body["schema_version"], rng, tx.ctx)
+            anomalies.add("retired_schema_version")
+        if self._chance(rates.contract_violation):
+            faults.append("contract_violation")
+            body = rng.choice(bodies)
+            body["payload"].pop(violation_field(body["type"], body["schema_version"]))
+            anomalies.add("contract_violation")
+        if self._chance(rates.unknown_status):
+            faults.append("unknown_status")
+            rng.choice(bodies)["inventory_status"] = rng.choice(_UNMAPPED_WORDS)
+            anomalies.add("unknown_status")
+        for kind in ("duplicate", "conflicting_duplicate"):
+            if not self._chance(getattr(rates, kind)):
+                continue
+            faults.append(kind)
+            index = rng.randrange(len(bodies))
+            later = arrivals[index] + dt.timedelta(seconds=rng.uniform(1, 600))
+            if later > end:
+                continue  # the re-delivery would come after the window: nothing to see
+            copy = orjson.loads(orjson.dumps(bodies[index]))
+            if kind == "conflicting_duplicate":
+                copy["quantity"] = copy["quantity"] + 1
+            bodies.append(copy)
+            arrivals.append(later)
+            anomalies.add(kind)
+
+    def _truth(
+        self,
+        correlation_id: str,
+        workflow: Workflow,
+        emitted: list[_Planned],
+        faults: list[str],
+        anomalies: set[str],
+    ) -> Truth:
+        """The brief's rules applied to what was emitted: failed on an error or dead
+        letter, completed when every required step arrived, otherwise open until the
+        first deadline of a missing required step (measured from the first event)."""
+        started = min(p.at for p in emitted)
+        arrived = {p.step for p in emitted}
+        missing = [k for k, s in enumerate(workflow.steps) if not s.optional and k not in arrived]
+        if any(p.status in ("error", "dead_letter") for p in emitted):
+            outcome, stalls_at = "failed", None
+        elif not missing:
+            outcome, stalls_at = "completed", None
+        else:
+            deadlines = [workflow.steps[k].deadline for k in missing]
+            dues = [started + deadline for deadline in deadlines if deadline is not None]
+            outcome, stalls_at = "open", min(dues, default=None)
+        return Truth(
+            correlation_id=correlation_id,
+            workflow=workflow.name,
+            outcome=outcome,
+            stalls_at=stalls_at,
+            anomalies=tuple(sorted(anomalies)),
+            faults=tuple(faults),
+            events=len(emitted),
+        )
+
+
+# -- the estate's workflows, step by step --------------------------------------------------
+
+Builder = Callable[[Simulation, int, dt.datetime], _Transaction]
+
+
+def _store_sale(sim: Simulation, number: int, t0: dt.datetime) -> _Transaction:
+    rng, estate = sim.rng, sim.estate
+    store = rng.choice(estate.stores)
+    quantity = 1 if rng.random() < 0.8 else rng.randint(2, 4)
+    ctx = {
+        "sku": estate.catalogue.pick(rng),
+        "quantity": quantity,
+        "number": number,
+        "reason": "sale",
+        "delta": -quantity,
+    }
+    return _Transaction(
+        "store_sale",
+        number,
+        t0,
+        "store",
+        store,
+        ctx,
+        [
+            _Step("pos.sale", "pos", (store,), (0, 0), "on_hand"),
+            _Step("inventory.adjusted", "erp", (estate.instances["erp"],), (5, 60)),
+            _Step("availability.published", "ecommerce", (estate.instances["ecommerce"],), (5, 30)),
+            _Step("availability.published", "marketplace", estate.marketplaces, (10, 120)),
+        ],
+    )
+
+
+def _store_return(sim: Simulation, number: int, t0: dt.datetime) -> _Transaction:
+    rng, estate = sim.rng, sim.estate
+    store = rng.choice(estate.stores)
+    disposition = rng.choices(("sellable", "damaged", "quarantined"), (0.7, 0.2, 0.1))[0]
+    ctx = {
+        "sku": estate.catalogue.pick(rng),
+        "quantity": 1,
+        "number": number,
+        "reason": "return",
+        "delta": 1,
+        "disposition": disposition,
+    }
+    steps = [
+        _Step("return.received", "pos", (store,), (0, 0), "return"),
+        _Step(
+            "return.dispositioned", "returns", (estate.instances["returns"],), (3600, 12 * 3600), disposition
+        ),
+        _Step("inventory.adjusted", "erp", (estate.instances["erp"],), (60, 1800)),
+    ]
+    if disposition == "sellable":
+        steps.append(_Step("availability.published", "ecommerce", (estate.instances["ecommerce"],), (10, 60)))
+    return _Transaction("store_return", number, t0, "store", store, ctx, steps)
+
+
+def _order(sim: Simulation, number: int, t0: dt.datetime, marketplace: str | None) -> _Transaction:
+    rng, estate = sim.rng, sim.estate
+    centre = rng.choice(estate.distribution_centres)
+    quantity = 1 if rng.random() < 0.85 else 2
+    order_id = f"O-{number}"
+    ctx = {
+        "sku": estate.catalogue.pick(rng),
+        "quantity": quantity,
+        "number": number,
+        "order_id": order_id,
+        "channel": marketplace or "web",
+    }
+    steps: list[_Step] = []
+    if marketplace is not None:
+        steps += [
+            _Step("order.placed", "marketplace", (marketplace,), (0, 0)),
+            _Step("order.normalized", "middleware", (estate.instances["middleware"],), (30, 300)),
+        ]
+    else:
+        steps.append(_Step("order.placed", "ecommerce", (estate.instances["ecommerce"],), (0, 0)))
+    publisher = ("marketplace", marketplace) if marketplace else ("ecommerce", estate.instances["ecommerce"])
+    steps += [
+        _Step("inventory.reserved", "oms", (estate.instances["oms"],), (1, 20), "allocated"),
+        _Step("availability.published", publisher[0], (publisher[1],), (5, 60)),
+        _Step("order.posted", "erp", (estate.instances["erp"],), (30, 300)),
+        _Step("shipment.picked", "wms", (centre,), (1800, 6 * 3600), "picked"),
+        _Step("shipment.shipped", "wms", (centre,), (1800, 4 * 3600)),
+    ]
+    kind = "marketplace_order" if marketplace else "ecommerce_order"
+    return _Transaction(kind, number, t0, marketplace or "web", centre, ctx, steps)
+
+
+def _ecommerce_order(sim: Simulation, number: int, t0: dt.datetime) -> _Transaction:
+    return _order(sim, number, t0, None)
+
+
+def _marketplace_order(sim: Simulation, number: int, t0: dt.datetime) -> _Transaction:
+    return _order(sim, number, t0, sim.rng.choice(sim.estate.marketplaces))
+
+
+def _click_and_collect(sim: Simulation, number: int, t0: dt.datetime) -> _Transaction:
+    rng, estate = sim.rng, sim.estate
+    store = rng.choice(estate.stores)
+    ctx = {
+        "sku": estate.catalogue.pick(rng),
+        "quantity": 1,
+        "number": number,
+        "order_id": f"O-{number}",
+        "channel": "click_and_collect",
+        "reason": "collection",
+        "delta": -1,
+    }
+    return _Transaction(
+        "click_and_collect",
+        number,
+        t0,
+        "click_and_collect",
+        store,
+        ctx,
+        [
+            _Step("order.placed", "ecommerce", (estate.instances["ecommerce"],), (0, 0)),
+            _Step("inventory.reserved", "pos", (store,), (120, 1500), "held_for_pickup"),
+            _Step("order.collected", "pos", (store,), (2 * 3600, 48 * 3600)),
+            _Step("inventory.adjusted", "erp", (estate.instances["erp"],), (10, 120)),
+        ],
+    )
+
+
+def _cycle_count(sim: Simulation, number: int, t0: dt.datetime) -> _Transaction:
+    rng, estate, options = sim.rng, sim.estate, sim.options.estate
+    store_counts = options.stores * options.counts_per_store
+    at_store = (
+        rng.random() * (store_counts + options.distribution_centres * options.counts_per_dc) < store_counts
+    )
+    location = rng.choice(estate.stores) if at_store else rng.choice(estate.distribution_centres)
+    system = "pos" if at_store else "wms"
+    sku = estate.catalogue.pick(rng)
+    book = rng.randint(0, 200)
+    counted = book
+    discrepancy = sim._chance(sim.options.faults.count_discrepancy)
+    if discrepancy:
+        counted = book + rng.choice((-5, -3, -2, -1, 1, 2, 3)) if book >= 5 else book + rng.randint(1, 3)
+    ctx = {
+        "sku": sku,
+        "quantity": counted,
+        "number": number,
+        "book": book,
+        "counted": counted,
+        "abc": estate.catalogue.abc[sku],
+        "reason": "count",
+        "delta": counted - book,
+        "discrepancy": discrepancy,
+    }
+    transaction = _Transaction(
+        "cycle_count",
+        number,
+        t0,
+        None,
+        location,
+        ctx,
+        [
+            _Step("count.recorded", system, (location,), (0, 0)),
+            _Step("adjustment.approved", system, (location,), (1800, 8 * 3600)),
+            _Step("inventory.adjusted", "erp", (estate.instances["erp"],), (60, 1200)),
+        ],
+    )
+    return transaction
+
+
+def _transfer(sim: Simulation, number: int, t0: dt.datetime) -> _Transaction:
+    rng, estate = sim.rng, sim.estate
+    source = rng.choice(estate.distribution_centres)
+    to_store = rng.random() < 0.8 or len(estate.distribution_centres) < 2
+    target = (
+        rng.choice(estate.stores)
+        if to_store
+        else rng.choice([d for d in estate.distribution_centres if d != source])
+    )
+    quantity = rng.randint(6, 120)
+    ctx = {
+        "sku": estate.catalogue.pick(rng),
+        "quantity": quantity,
+        "number": number,
+        "from": source,
+        "to": target,
+    }
+    return _Transaction(
+        "transfer",
+        number,
+        t0,
+        None,
+        source,
+        ctx,
+        [
+            _Step("transfer.created", "erp", (estate.instances["erp"],), (0, 0)),
+            _Step("transfer.shipped", "wms", (source,), (2 * 3600, 20 * 3600), "in_transit"),
+            _Step("transfer.received", "pos" if to_store else "wms", (target,), (86400, 3 * 86400)),
+        ],
+    )
+
+
+_BUILDERS: dict[str, Builder] = {
+    "store_sale": _store_sale,
+    "store_return": _store_return,
+    "ecommerce_order": _ecommerce_order,
+    "marketplace_order": _marketplace_order,
+    "click_and_collect": _click_and_collect,
+    "cycle_count": _cycle_count,
+    "transfer": _transfer,
+}
