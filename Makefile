@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint bench install clean
+.PHONY: demo test lint bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The main job: a simulated estate on an embedded SQLite database, then the API with live
+# traffic until Ctrl-C. `make demo DEMO_ARGS=--no-serve` stops after the summary.
+demo: $(STAMP)
+	$(VENV)/bin/stockplane demo $(DEMO_ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -32,7 +32,7 @@ from .export import EXPORTED_STATES, TransactionExporter
 from .models import SchemaUsage, StoredEvent, TransactionRecord
 from .schemas import CompiledSchema, EnvelopeValidator
 
-__all__ = ["IngestResult", "Rejection", "ingest", "stored_event"]
+__all__ = ["IngestResult", "Rejection", "ingest", "span_links", "stored_event"]
 
 # Core tables, for inserts that need no ORM objects back (the ORM's bulk path costs more)
 _EVENTS: Table = Base.metadata.tables[StoredEvent.__tablename__]
@@ -200,7 +200,7 @@ def _record_usage(session: Session, events: Sequence[Event], now: dt.datetime) -
 _OTLP_EVENT_ID = re.compile(r"^([0-9a-f]{32})-([0-9a-f]{16})$")
 
 
-def _span_links(transaction: Transaction) -> dict[str, str]:
+def span_links(transaction: Transaction) -> dict[str, str]:
     """Events that arrived as spans carry their trace and span id in their event id."""
     links = {}
     for event in transaction.events:
@@ -320,7 +320,7 @@ def recorrelate(
         verdicts.append(verdict)
         state_before = previous.get(correlation_id)
         if exporter is not None and verdict.state in EXPORTED_STATES and state_before != verdict.state:
-            exporter.export(verdict, _span_links(verdict))
+            exporter.export(verdict, span_links(verdict))
         (inserts if state_before is None else updates).append(_verdict_row(verdict, now))
     if inserts:
         session.execute(insert(_TRANSACTIONS), inserts)

@@ -24,7 +24,7 @@ from stockplane.problems import problem_responses
 from stockplane.settings import TracingSettings
 
 from .correlate import correlate
-from .ingest import IngestResult, ingest, stored_event
+from .ingest import IngestResult, ingest, span_links, stored_event
 from .models import SchemaUsage, StoredEvent, TransactionRecord
 from .otlp import decode_request, encode_response, spans_to_envelopes
 
@@ -124,6 +124,8 @@ class TimelineEvent(BaseModel):
     received_at: dt.datetime | None
     from_start_ms: int
     from_previous_ms: int
+    traceparent: str | None = None
+    """W3C trace context of the span this event came from (OTLP), to open it in a trace viewer."""
 
 
 class MissingStep(BaseModel):
@@ -352,6 +354,7 @@ def timeline(correlation_id: str, request: Request, session: SessionDep, _reader
         statuses=pack.statuses,
     )
     events, previous = [], verdict.started_at
+    links = span_links(verdict)
     for event in verdict.events:
         events.append(
             TimelineEvent(
@@ -364,6 +367,7 @@ def timeline(correlation_id: str, request: Request, session: SessionDep, _reader
                 received_at=event.received_at,
                 from_start_ms=int((event.occurred_at - verdict.started_at).total_seconds() * 1000),
                 from_previous_ms=int(max((event.occurred_at - previous).total_seconds(), 0) * 1000),
+                traceparent=links.get(event.event_id),
             )
         )
         previous = max(previous, event.occurred_at)

@@ -80,12 +80,22 @@ def load_faults(source: str | Path | None) -> FaultRates:
         raise InputError(
             f"{source}: unknown fault kind(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
-    for kind, rate in data.items():
-        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
-            raise InputError(f"{source}: {kind} must be a rate between 0 and 1, got {rate!r}")
-    rates = replace(FaultRates(), **{kind: float(rate) for kind, rate in data.items()})
+    parsed = {kind: _rate(source, kind, rate) for kind, rate in data.items()}
+    rates = replace(FaultRates(), **parsed)
     if sum(getattr(rates, kind) for kind in CHAIN_FAULTS) > 1:
         raise InputError(
             f"{source}: {', '.join(CHAIN_FAULTS)} exclude each other; their rates must sum to at most 1"
         )
     return rates
+
+
+def _rate(source: str | Path, kind: str, value: Any) -> float:
+    # the document loader keeps numbers under keys that mention "version" as text
+    # (contract versions must stay strings), so a rate may arrive as "0.01"
+    try:
+        rate = float(value) if isinstance(value, str) and not isinstance(value, bool) else value
+    except ValueError:
+        rate = value
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
+        raise InputError(f"{source}: {kind} must be a rate between 0 and 1, got {value!r}")
+    return float(rate)

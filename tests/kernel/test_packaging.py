@@ -50,6 +50,12 @@ def test_wheel_contains_exactly_the_declared_packages(tmp_path: Path) -> None:
     ):
         assert f"policies/packs/retail-omnichannel/{section}" in names
     assert "policies/schemas/slos.schema.json" in names
+    # the canonical contracts `stockplane demo` registers ship with the pack
+    contracts = "policies/packs/retail-omnichannel/contracts"
+    assert f"{contracts}/events/pos.sale/2.0.0.json" in names
+    assert f"{contracts}/apis/marketplace-order-intake.yaml" in names
+    assert f"{contracts}/proposals/pos.sale/2.1.0.json" in names
+    assert "stockplane/simulator/traffic.py" in names
     assert not any(name.startswith(("tests/", "bench/")) for name in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "stockplane = stockplane.__main__:run" in zipfile.ZipFile(wheel).read(entry_points).decode()
