@@ -204,6 +204,8 @@ def trace_show(
             f"  +{event['from_start_ms'] / 1000:>8.1f}s  (+{event['from_previous_ms'] / 1000:.1f}s)  "
             f"{event['system']:<12} {event['type']:<26} {event['status']}"
         )
+        if event.get("traceparent"):
+            typer.echo(f"             trace {event['traceparent']}")
     for step in found["missing"]:
         due = step["due_at"][:19] if step["due_at"] else "no deadline"
         typer.echo(

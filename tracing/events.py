@@ -32,6 +32,8 @@ class Event:
     location_id: str | None = None
     sku: str | None = None
     error_code: str | None = None
+    traceparent: str | None = None
+    """The W3C trace context of the span this event came from or was sent in."""
     deliveries: int = 1
     conflicting: bool = False
     violations: tuple[str, ...] = field(default_factory=tuple)  # contract problems found at ingestion
@@ -71,4 +73,5 @@ def event_from_envelope(envelope: dict[str, Any], *, received_at: dt.datetime | 
         location_id=_key(envelope.get("location_id")),
         sku=_key(envelope.get("sku")),
         error_code=error.get("code") if isinstance(error, dict) else None,
+        traceparent=envelope.get("traceparent"),
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -197,17 +196,10 @@ def _record_usage(session: Session, events: Sequence[Event], now: dt.datetime) -
             usage.last_seen = now
 
 
-_OTLP_EVENT_ID = re.compile(r"^([0-9a-f]{32})-([0-9a-f]{16})$")
-
-
 def span_links(transaction: Transaction) -> dict[str, str]:
-    """Events that arrived as spans carry their trace and span id in their event id."""
-    links = {}
-    for event in transaction.events:
-        match = _OTLP_EVENT_ID.match(event.event_id)
-        if match:
-            links[event.event_id] = f"00-{match.group(1)}-{match.group(2)}-01"
-    return links
+    """Event id -> the W3C trace context of the span it came from (OTLP) or was sent in
+    (an envelope's ``traceparent``)."""
+    return {event.event_id: event.traceparent for event in transaction.events if event.traceparent}
 
 
 def _row(event: Event, digest: str, body: bytes) -> dict[str, Any]:
@@ -227,6 +219,7 @@ def _row(event: Event, digest: str, body: bytes) -> dict[str, Any]:
         "location_id": event.location_id,
         "sku": event.sku,
         "error_code": event.error_code,
+        "traceparent": event.traceparent,
         "content_hash": digest,
         "deliveries": 1,
         "conflicting": False,
@@ -264,6 +257,7 @@ _EVENT_FIELDS = (
     "location_id",
     "sku",
     "error_code",
+    "traceparent",
     "deliveries",
     "conflicting",
     "violations",

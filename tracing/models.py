@@ -37,6 +37,7 @@ class StoredEvent(Base):
     channel: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     location_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     sku: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    traceparent: Mapped[str | None] = mapped_column(String(55), default=None)  # W3C trace context
     content_hash: Mapped[str] = mapped_column(String(64))
     deliveries: Mapped[int] = mapped_column(Integer, default=1)
     conflicting: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -125,7 +125,8 @@ class TimelineEvent(BaseModel):
     from_start_ms: int
     from_previous_ms: int
     traceparent: str | None = None
-    """W3C trace context of the span this event came from (OTLP), to open it in a trace viewer."""
+    """W3C trace context of the span the event came from (OTLP) or was sent in (an
+    envelope's ``traceparent``): open it in the trace viewer you already run."""
 
 
 class MissingStep(BaseModel):

@@ -277,3 +277,12 @@ def test_a_systems_own_status_word_is_mapped_and_an_unmapped_one_flagged(service
     second = service.client.get("/v1/transactions/c-st-2", headers=service.as_role("viewer")).json()
     assert "unknown_status" not in first["anomalies"]
     assert "unknown_status" in second["anomalies"]
+
+
+def test_an_envelopes_traceparent_links_its_timeline_entry(service: Service) -> None:
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    linked = envelope("c-tp-1", "pos.sale", "pos", 30, traceparent=traceparent)
+    plain = envelope("c-tp-1", "inventory.adjusted", "erp", 10)
+    assert post(service, [linked, plain]).json()["accepted"] == 2
+    timeline = service.client.get("/v1/transactions/c-tp-1", headers=service.as_role("viewer")).json()
+    assert [e["traceparent"] for e in timeline["events"]] == [traceparent, None]

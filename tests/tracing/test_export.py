@@ -30,7 +30,12 @@ def test_final_and_stalled_transactions_are_exported(tmp_path: Path) -> None:
     settings = Settings(database_url=url, otlp_endpoint=f"http://127.0.0.1:{collector.server_port}")
     headers = {"Authorization": f"Bearer {key}"}
     otlp_born = envelope(
-        "exp-done", "pos.sale", "pos", 60, event_id="5b8efff798038103d269b633813fc60c-eee19b7ec3c1b174"
+        "exp-done",
+        "pos.sale",
+        "pos",
+        60,
+        event_id="5b8efff798038103d269b633813fc60c-eee19b7ec3c1b174",
+        traceparent="00-5b8efff798038103d269b633813fc60c-eee19b7ec3c1b174-01",  # as the receiver stores it
     )
     with TestClient(create_app(settings, database=database)) as client:
         client.post("/v1/events", json=[otlp_born, *sale("exp-done", complete=True)[1:]], headers=headers)
