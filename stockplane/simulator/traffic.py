@@ -227,7 +227,12 @@ class Simulation:
         arrivals = [p.arrival for p in emitted]
         self._event_faults(transaction, emitted, bodies, arrivals, faults, anomalies)
         self.truths.append(self._truth(correlation_id, workflow, emitted, faults, anomalies))
-        return [(arrival, orjson.dumps(body)) for arrival, body in zip(arrivals, bodies, strict=True)]
+        # orjson's bytes keep a 4 KiB buffer whatever their length; events wait in the heap
+        # until they arrive (days, for a transfer), so keep an exact-size copy instead
+        return [
+            (arrival, bytes(memoryview(orjson.dumps(body))))
+            for arrival, body in zip(arrivals, bodies, strict=True)
+        ]
 
     def _chance(self, rate: float) -> bool:
         return rate > 0 and self.rng.random() < rate
