@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import socket
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -31,7 +32,7 @@ from policies import PolicyPack, load_pack, resolve_pack
 
 from .auth import Principal, create_key
 from .database import Database
-from .errors import AppError, Conflict
+from .errors import AppError, Conflict, UsageError
 from .migrate import require_migrated
 from .roles import Role
 from .settings import Settings, get_settings
@@ -87,9 +88,9 @@ def demo(
     """
     console = Console(stderr=True)
     say: Say = typer.echo
-    if directory.exists():
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True)
+    if serve:
+        _check_port(host, port)  # before minutes of work, not after
+    _fresh_directory(directory)
     settings = get_settings().model_copy(
         update={"database_url": f"sqlite:///{(directory / 'stockplane.db').resolve()}", "auto_migrate": True}
     )
@@ -131,6 +132,34 @@ def demo(
         database.dispose()
         raise typer.Exit(0 if result.meets(0.98) else 1)
     _serve(settings, database, pack, simulation, host, port, secret, say)
+
+
+_MARKER = ".stockplane-demo"
+
+
+def _fresh_directory(directory: Path) -> None:
+    """Empty the demo's own directory, and refuse any other: a mistyped --directory must
+    never delete someone's files."""
+    if directory.exists():
+        if not directory.is_dir():
+            raise UsageError(f"--directory {directory}: not a directory")
+        if any(directory.iterdir()) and not (directory / _MARKER).is_file():
+            raise UsageError(
+                f"--directory {directory}: not empty and not made by `stockplane demo`; choose another"
+            )
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    (directory / _MARKER).write_text("made by `stockplane demo`, which empties it on every run\n")
+
+
+def _check_port(host: str, port: int) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UsageError(
+                f"cannot serve on {host}:{port} ({exc.strerror}); pass --port or --no-serve"
+            ) from None
 
 
 def _register_contracts(

@@ -221,3 +221,24 @@ def test_demo_serves_the_api_with_a_live_trickle_and_stops_on_ctrl_c(tmp_path: P
     finally:
         if demo.poll() is None:
             demo.kill()
+
+
+def test_demo_never_empties_a_directory_it_did_not_make(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    precious = tmp_path / "work"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("mine")
+    result = cli("demo", "--no-serve", "--hours", "0.2", "--stores", "5", "--directory", precious)
+    assert result.code == 2 and "not made by `stockplane demo`" in result.stderr
+    assert (precious / "notes.txt").read_text() == "mine"
+
+
+def test_demo_refuses_a_busy_port_before_doing_any_work(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = cli("demo", "--port", port, "--directory", tmp_path / "d")
+    assert result.code == 2 and f"cannot serve on 127.0.0.1:{port}" in result.stderr
+    assert not (tmp_path / "d").exists()
