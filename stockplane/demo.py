@@ -372,6 +372,8 @@ def _serve(
     worker.start()
     try:
         server.run()
+    except KeyboardInterrupt:
+        pass  # uvicorn hands the Ctrl-C back once it has shut down: that is the way out
     finally:
         stop.set()
         worker.join(timeout=5)

@@ -215,8 +215,7 @@ def test_demo_serves_the_api_with_a_live_trickle_and_stops_on_ctrl_c(tmp_path: P
         assert events(later) > events(first)  # the live trickle keeps arriving
         demo.send_signal(signal.SIGINT)
         out, err = demo.communicate(timeout=30)
-        # uvicorn re-raises the interrupt once it has shut down: 130, the shell's code for Ctrl-C
-        assert demo.returncode in (0, 130) and "stopped" in out
+        assert demo.returncode == 0 and "stopped" in out
         assert "Traceback" not in err
     finally:
         if demo.poll() is None:
