@@ -122,9 +122,3 @@ class Estate:
                 "returns": "returns-saas",
             },
         )
-
-    def in_maintenance(self, at: dt.datetime) -> dt.datetime | None:
-        """The end of the ERP maintenance window ``at`` falls in, or None."""
-        opens = dt.datetime.combine(at.date(), self.options.maintenance_start, tzinfo=dt.UTC)
-        closes = opens + dt.timedelta(minutes=self.options.maintenance_minutes)
-        return closes if opens <= at < closes else None

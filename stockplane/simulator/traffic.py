@@ -61,8 +61,8 @@ class _Planned:
     type: str
     system: str
     instance: str
-    at: dt.datetime
-    arrival: dt.datetime
+    at: float  # epoch seconds: date arithmetic on floats is several times cheaper
+    arrival: float
     step: int  # index into the workflow's steps; -1 for an event outside the workflow
     status: str = "ok"
     inventory_status: str | None = None
@@ -81,7 +81,7 @@ class _Step:
 class _Transaction:
     kind: str
     number: int
-    t0: dt.datetime
+    t0: float
     channel: str | None
     location: str | None
     ctx: dict[str, Any]
@@ -119,6 +119,9 @@ class Simulation:
             f"{options.seed}|{options.start.isoformat()}|{options.first_number}".encode(), digest_size=4
         ).hexdigest()
         self._events = 0
+        self._end = options.end.timestamp()
+        opens = options.estate.maintenance_start
+        self._maintenance = (opens.hour * 3600 + opens.minute * 60, options.estate.maintenance_minutes * 60)
         self._shifted_step: int | None = None
         self._number = options.first_number
         self.truths: list[Truth] = []
@@ -168,7 +171,7 @@ class Simulation:
 
     def timed_lines(self) -> Iterator[tuple[dt.datetime, bytes]]:
         """``(arrival time, envelope)`` in arrival order."""
-        heap: list[tuple[dt.datetime, int, bytes]] = []
+        heap: list[tuple[float, int, bytes]] = []
         order = itertools.count()
         daily = self._daily()
         minute = dt.timedelta(minutes=1)
@@ -179,21 +182,22 @@ class Simulation:
                 rate = self._rate(count, hours, in_store, t)
                 if rate <= 0:
                     continue
-                at = t
+                at, stop = t.timestamp(), until.timestamp()
                 while True:
-                    at += dt.timedelta(seconds=self.rng.expovariate(rate))
-                    if at >= until:
+                    at += self.rng.expovariate(rate)
+                    if at >= stop:
                         break
                     for arrival, body in self._transaction(kind, at):
                         heapq.heappush(heap, (arrival, next(order), body))
             # whatever starts later arrives later: everything before `until` is final
-            while heap and heap[0][0] < until:
+            final = until.timestamp()
+            while heap and heap[0][0] < final:
                 arrival, _, line = heapq.heappop(heap)
-                yield arrival, line
+                yield dt.datetime.fromtimestamp(arrival, dt.UTC), line
             t = until
         while heap:
             arrival, _, line = heapq.heappop(heap)
-            yield arrival, line
+            yield dt.datetime.fromtimestamp(arrival, dt.UTC), line
 
     def events(self) -> Iterator[dict[str, Any]]:
         """The same envelopes as :meth:`lines`, as dictionaries."""
@@ -206,13 +210,13 @@ class Simulation:
 
     # -- one transaction ------------------------------------------------------------------
 
-    def _transaction(self, kind: str, t0: dt.datetime) -> list[tuple[dt.datetime, bytes]]:
+    def _transaction(self, kind: str, t0: float) -> list[tuple[float, bytes]]:
         self._number += 1
         transaction = _BUILDERS[kind](self, self._number, t0)
         workflow = self.workflows[kind]
         faults: list[str] = []
         planned = self._plan(transaction, workflow, faults)
-        emitted = [p for p in planned if p.arrival <= self.options.end]
+        emitted = [p for p in planned if p.arrival <= self._end]
         if not emitted:
             return []
         anomalies: set[str] = set()
@@ -240,7 +244,7 @@ class Simulation:
     def _plan(self, tx: _Transaction, workflow: Workflow, faults: list[str]) -> list[_Planned]:
         """Walk the steps, with the chain faults (late, missing, error, dead letter,
         oversell), retries, orphans, and out-of-order steps or clock skew."""
-        rng, rates, end = self.rng, self.options.faults, self.options.end
+        rng, rates, end = self.rng, self.options.faults, self._end
         chain = self._chain_fault(tx, rates)
         if chain is not None:
             faults.append(chain)
@@ -255,21 +259,21 @@ class Simulation:
         for k, step in enumerate(tx.steps):
             if chain == "missing" and k == fault_step:
                 break
-            at = tx.t0 if k == 0 else previous_arrival + dt.timedelta(seconds=rng.uniform(*step.delay))
+            at = tx.t0 if k == 0 else previous_arrival + rng.uniform(*step.delay)
             if chain == "late" and k == fault_step:
-                due = tx.t0 + (steps[k].deadline or dt.timedelta(0))
-                at = max(at, due + dt.timedelta(seconds=rng.uniform(60, 1800)))
+                due = tx.t0 + (steps[k].deadline or dt.timedelta(0)).total_seconds()
+                at = max(at, due + rng.uniform(60, 1800))
             if step.system == "erp":
-                closes = self.estate.in_maintenance(at)
+                closes = self._maintenance_end(at)
                 if closes is not None:
-                    at = closes + dt.timedelta(seconds=rng.uniform(0, 120))
+                    at = closes + rng.uniform(0, 120)
             step_events: list[_Planned] = []
             for i, instance in enumerate(step.instances):
-                when = at + dt.timedelta(seconds=rng.uniform(0, 20)) if i else at
+                when = at + rng.uniform(0, 20) if i else at
                 if k == retry_step and i == 0:  # one sender retries: within the budget per system
                     for _ in range(rng.randint(1, 2)):
                         step_events.append(self._event(step, instance, when, k, "retry"))
-                        when += dt.timedelta(seconds=rng.uniform(5, 60))
+                        when += rng.uniform(5, 60)
                 step_events.append(self._event(step, instance, when, k))
             if chain in ("error", "dead_letter") and k == fault_step:
                 step_events[-1].status = chain
@@ -278,7 +282,7 @@ class Simulation:
             if chain in ("error", "dead_letter") and k == fault_step:
                 break
             if chain == "oversell" and step.type == "inventory.reserved":
-                cancel_at = previous_arrival + dt.timedelta(seconds=rng.uniform(60, 1800))
+                cancel_at = previous_arrival + rng.uniform(60, 1800)
                 cancel = _Step("order.cancelled", "oms", (self.estate.instances["oms"],), (0, 0))
                 cancelled = self._event(cancel, cancel.instances[0], cancel_at, -1, "error")
                 planned.append(cancelled)
@@ -316,21 +320,24 @@ class Simulation:
         step, before = present[index], present[index - 1]
         anchor = min(p.at for p in planned if p.step == before)
         current = min(p.at for p in planned if p.step == step)
-        delta = current - (anchor - dt.timedelta(seconds=seconds))
+        delta = current - (anchor - seconds)
         for p in planned:
             if p.step == step:
                 p.at -= delta
         self._shifted_step = step
 
-    def _event(self, step: _Step, instance: str, at: dt.datetime, k: int, status: str = "ok") -> _Planned:
+    def _maintenance_end(self, at: float) -> float | None:
+        """When the ERP's nightly maintenance window ``at`` falls in closes, or None."""
+        opens, length = self._maintenance
+        into_day = at % 86400
+        return at - into_day + opens + length if opens <= into_day < opens + length else None
+
+    def _event(self, step: _Step, instance: str, at: float, k: int, status: str = "ok") -> _Planned:
         if step.system == "pos" and instance in self.estate.batch_stores:
             every = self.options.estate.batch_minutes * 60
-            upload = (int(at.timestamp()) // every + 1) * every
-            arrival = dt.datetime.fromtimestamp(upload, dt.UTC) + dt.timedelta(
-                seconds=self.rng.uniform(0, 30)
-            )
+            arrival = (int(at) // every + 1) * every + self.rng.uniform(0, 30)
         else:
-            arrival = at + dt.timedelta(seconds=self.rng.uniform(0.2, 3.0))
+            arrival = at + self.rng.uniform(0.2, 3.0)
         return _Planned(step.type, step.system, instance, at, arrival, k, status, step.inventory_status)
 
     def _envelope(self, tx: _Transaction, correlation_id: str, p: _Planned) -> dict[str, Any]:
@@ -344,7 +351,7 @@ class Simulation:
             "type": p.type,
             "schema_version": version,
             "source": {"system": p.system, "instance": p.instance},
-            "occurred_at": p.at.isoformat(),
+            "occurred_at": dt.datetime.fromtimestamp(p.at, dt.UTC).isoformat(),
             "status": p.status,
             "sku": tx.ctx["sku"],
             "quantity": tx.ctx["quantity"],
@@ -368,13 +375,13 @@ class Simulation:
         tx: _Transaction,
         emitted: list[_Planned],
         bodies: list[dict[str, Any]],
-        arrivals: list[dt.datetime],
+        arrivals: list[float],
         faults: list[str],
         anomalies: set[str],
     ) -> None:
         """Faults of single events: retired versions, contract violations, unknown status
         words, then re-deliveries (identical or not) of the finished envelopes."""
-        rng, rates, end = self.rng, self.options.faults, self.options.end
+        rng, rates, end = self.rng, self.options.faults, self._end
         retirable = [i for i, body in enumerate(bodies) if body["type"] in RETIRED_VERSIONS]
         if retirable and self._chance(rates.retired_schema_version):
             faults.append("retired_schema_version")
@@ -391,12 +398,16 @@ class Simulation:
             faults.append("unknown_status")
             rng.choice(bodies)["inventory_status"] = rng.choice(_UNMAPPED_WORDS)
             anomalies.add("unknown_status")
+        originals = len(bodies)
+        redelivered: dict[str, str] = {}  # event id -> the kind of its re-delivery
         for kind in ("duplicate", "conflicting_duplicate"):
             if not self._chance(getattr(rates, kind)):
                 continue
             faults.append(kind)
-            index = rng.randrange(len(bodies))
-            later = arrivals[index] + dt.timedelta(seconds=rng.uniform(1, 600))
+            # another event than the one already re-delivered, where there is one
+            candidates = [i for i in range(originals) if bodies[i]["event_id"] not in redelivered]
+            index = rng.choice(candidates or range(originals))
+            later = arrivals[index] + rng.uniform(1, 600)
             if later > end:
                 continue  # the re-delivery would come after the window: nothing to see
             copy = orjson.loads(orjson.dumps(bodies[index]))
@@ -404,7 +415,10 @@ class Simulation:
                 copy["quantity"] = copy["quantity"] + 1
             bodies.append(copy)
             arrivals.append(later)
-            anomalies.add(kind)
+            redelivered[copy["event_id"]] = kind
+        # an event delivered again with different content is a conflicting duplicate,
+        # whatever identical copies it also had
+        anomalies.update(redelivered.values())
 
     def _truth(
         self,
@@ -426,8 +440,9 @@ class Simulation:
             outcome, stalls_at = "completed", None
         else:
             deadlines = [workflow.steps[k].deadline for k in missing]
-            dues = [started + deadline for deadline in deadlines if deadline is not None]
-            outcome, stalls_at = "open", min(dues, default=None)
+            dues = [started + deadline.total_seconds() for deadline in deadlines if deadline is not None]
+            outcome = "open"
+            stalls_at = dt.datetime.fromtimestamp(min(dues), dt.UTC) if dues else None
         return Truth(
             correlation_id=correlation_id,
             workflow=workflow.name,
@@ -441,10 +456,10 @@ class Simulation:
 
 # -- the estate's workflows, step by step --------------------------------------------------
 
-Builder = Callable[[Simulation, int, dt.datetime], _Transaction]
+Builder = Callable[[Simulation, int, float], _Transaction]
 
 
-def _store_sale(sim: Simulation, number: int, t0: dt.datetime) -> _Transaction:
+def _store_sale(sim: Simulation, number: int, t0: float) -> _Transaction:
     rng, estate = sim.rng, sim.estate
     store = rng.choice(estate.stores)
     quantity = 1 if rng.random() < 0.8 else rng.randint(2, 4)
@@ -471,7 +486,7 @@ def _store_sale(sim: Simulation, number: int, t0: dt.datetime) -> _Transaction:
     )
 
 
-def _store_return(sim: Simulation, number: int, t0: dt.datetime) -> _Transaction:
+def _store_return(sim: Simulation, number: int, t0: float) -> _Transaction:
     rng, estate = sim.rng, sim.estate
     store = rng.choice(estate.stores)
     disposition = rng.choices(("sellable", "damaged", "quarantined"), (0.7, 0.2, 0.1))[0]
@@ -495,7 +510,7 @@ def _store_return(sim: Simulation, number: int, t0: dt.datetime) -> _Transaction
     return _Transaction("store_return", number, t0, "store", store, ctx, steps)
 
 
-def _order(sim: Simulation, number: int, t0: dt.datetime, marketplace: str | None) -> _Transaction:
+def _order(sim: Simulation, number: int, t0: float, marketplace: str | None) -> _Transaction:
     rng, estate = sim.rng, sim.estate
     centre = rng.choice(estate.distribution_centres)
     quantity = 1 if rng.random() < 0.85 else 2
@@ -527,15 +542,15 @@ def _order(sim: Simulation, number: int, t0: dt.datetime, marketplace: str | Non
     return _Transaction(kind, number, t0, marketplace or "web", centre, ctx, steps)
 
 
-def _ecommerce_order(sim: Simulation, number: int, t0: dt.datetime) -> _Transaction:
+def _ecommerce_order(sim: Simulation, number: int, t0: float) -> _Transaction:
     return _order(sim, number, t0, None)
 
 
-def _marketplace_order(sim: Simulation, number: int, t0: dt.datetime) -> _Transaction:
+def _marketplace_order(sim: Simulation, number: int, t0: float) -> _Transaction:
     return _order(sim, number, t0, sim.rng.choice(sim.estate.marketplaces))
 
 
-def _click_and_collect(sim: Simulation, number: int, t0: dt.datetime) -> _Transaction:
+def _click_and_collect(sim: Simulation, number: int, t0: float) -> _Transaction:
     rng, estate = sim.rng, sim.estate
     store = rng.choice(estate.stores)
     ctx = {
@@ -563,7 +578,7 @@ def _click_and_collect(sim: Simulation, number: int, t0: dt.datetime) -> _Transa
     )
 
 
-def _cycle_count(sim: Simulation, number: int, t0: dt.datetime) -> _Transaction:
+def _cycle_count(sim: Simulation, number: int, t0: float) -> _Transaction:
     rng, estate, options = sim.rng, sim.estate, sim.options.estate
     store_counts = options.stores * options.counts_per_store
     at_store = (
@@ -604,7 +619,7 @@ def _cycle_count(sim: Simulation, number: int, t0: dt.datetime) -> _Transaction:
     return transaction
 
 
-def _transfer(sim: Simulation, number: int, t0: dt.datetime) -> _Transaction:
+def _transfer(sim: Simulation, number: int, t0: float) -> _Transaction:
     rng, estate = sim.rng, sim.estate
     source = rng.choice(estate.distribution_centres)
     to_store = rng.random() < 0.8 or len(estate.distribution_centres) < 2

@@ -241,3 +241,12 @@ def test_demo_refuses_a_busy_port_before_doing_any_work(cli, tmp_path: Path) -> 
         result = cli("demo", "--port", port, "--directory", tmp_path / "d")
     assert result.code == 2 and f"cannot serve on 127.0.0.1:{port}" in result.stderr
     assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_acceptance_bar_on_seeds_1_2_and_3(cli, tmp_path: Path, seed: int) -> None:  # type: ignore[no-untyped-def]
+    # the full estate (400 stores) and default faults; two hours keep the suite quick
+    result = cli("demo", "--no-serve", "--hours", "2", "--seed", seed, "--directory", tmp_path / "d")
+    assert result.code == 0 and "PASS: every kind at or above 0.98" in result.stdout, result.stdout
+    assert "BELOW" not in result.stdout
