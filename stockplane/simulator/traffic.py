@@ -21,7 +21,7 @@ import hashlib
 import heapq
 import itertools
 import random
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,7 @@ from .estate import OFFICE_HOURS, ONLINE_HOURS, STORE_HOURS, Estate, EstateOptio
 from .faults import CHAIN_FAULTS, FaultRates
 from .payloads import CURRENT_VERSION, LEGACY_VERSION, RETIRED_VERSIONS, payload, violation_field
 from .truth import Truth
+from .workflows import BUILDERS, PREFIX, Step, TransactionPlan
 
 __all__ = ["Simulation", "SimulationOptions"]
 
@@ -68,37 +69,6 @@ class _Planned:
     inventory_status: str | None = None
 
 
-@dataclass(frozen=True)
-class _Step:
-    type: str
-    system: str
-    instances: tuple[str, ...]
-    delay: tuple[float, float]  # seconds after the previous step reached its next system
-    inventory_status: str | None = None
-
-
-@dataclass
-class _Transaction:
-    kind: str
-    number: int
-    t0: float
-    channel: str | None
-    location: str | None
-    ctx: dict[str, Any]
-    steps: list[_Step]
-
-
-_PREFIX = {
-    "store_sale": "sale",
-    "store_return": "return",
-    "ecommerce_order": "web",
-    "marketplace_order": "mkt",
-    "click_and_collect": "cc",
-    "cycle_count": "count",
-    "transfer": "transfer",
-}
-
-
 class Simulation:
     """One deterministic run: the same options and pack give the same events and truth."""
 
@@ -107,7 +77,7 @@ class Simulation:
             raise ValueError("the simulated window must end after it starts")
         self.options = options
         self.workflows: Mapping[str, Workflow] = pack.workflows
-        missing = sorted(set(_PREFIX) - set(self.workflows))
+        missing = sorted(set(PREFIX) - set(self.workflows))
         if missing:
             raise ValueError(
                 f"the policy pack lacks the workflow(s) the simulator models: {', '.join(missing)}"
@@ -212,7 +182,7 @@ class Simulation:
 
     def _transaction(self, kind: str, t0: float) -> list[tuple[float, bytes]]:
         self._number += 1
-        transaction = _BUILDERS[kind](self, self._number, t0)
+        transaction = BUILDERS[kind](self.rng, self.estate, self.options.faults, self._number, t0)
         workflow = self.workflows[kind]
         faults: list[str] = []
         planned = self._plan(transaction, workflow, faults)
@@ -226,7 +196,7 @@ class Simulation:
             anomalies.add("out_of_order")
         if transaction.ctx.get("discrepancy"):
             faults.append("count_discrepancy")
-        correlation_id = f"{_PREFIX[kind]}-{self.run_id}-{transaction.number}"
+        correlation_id = f"{PREFIX[kind]}-{self.run_id}-{transaction.number}"
         bodies = [self._envelope(transaction, correlation_id, p) for p in emitted]
         arrivals = [p.arrival for p in emitted]
         self._event_faults(transaction, emitted, bodies, arrivals, faults, anomalies)
@@ -241,7 +211,7 @@ class Simulation:
     def _chance(self, rate: float) -> bool:
         return rate > 0 and self.rng.random() < rate
 
-    def _plan(self, tx: _Transaction, workflow: Workflow, faults: list[str]) -> list[_Planned]:
+    def _plan(self, tx: TransactionPlan, workflow: Workflow, faults: list[str]) -> list[_Planned]:
         """Walk the steps, with the chain faults (late, missing, error, dead letter,
         oversell), retries, orphans, and out-of-order steps or clock skew."""
         rng, rates, end = self.rng, self.options.faults, self._end
@@ -283,7 +253,7 @@ class Simulation:
                 break
             if chain == "oversell" and step.type == "inventory.reserved":
                 cancel_at = previous_arrival + rng.uniform(60, 1800)
-                cancel = _Step("order.cancelled", "oms", (self.estate.instances["oms"],), (0, 0))
+                cancel = Step("order.cancelled", "oms", (self.estate.instances["oms"],), (0, 0))
                 cancelled = self._event(cancel, cancel.instances[0], cancel_at, -1, "error")
                 planned.append(cancelled)
                 break
@@ -301,7 +271,7 @@ class Simulation:
             self._shift(planned, workflow, rng.uniform(0.5, 4.0))
         return planned
 
-    def _chain_fault(self, tx: _Transaction, rates: FaultRates) -> str | None:
+    def _chain_fault(self, tx: TransactionPlan, rates: FaultRates) -> str | None:
         roll, cumulative = self.rng.random(), 0.0
         for kind in CHAIN_FAULTS:
             if kind == "oversell" and tx.kind not in ("ecommerce_order", "marketplace_order"):
@@ -332,7 +302,7 @@ class Simulation:
         into_day = at % 86400
         return at - into_day + opens + length if opens <= into_day < opens + length else None
 
-    def _event(self, step: _Step, instance: str, at: float, k: int, status: str = "ok") -> _Planned:
+    def _event(self, step: Step, instance: str, at: float, k: int, status: str = "ok") -> _Planned:
         if step.system == "pos" and instance in self.estate.batch_stores:
             every = self.options.estate.batch_minutes * 60
             arrival = (int(at) // every + 1) * every + self.rng.uniform(0, 30)
@@ -340,7 +310,7 @@ class Simulation:
             arrival = at + self.rng.uniform(0.2, 3.0)
         return _Planned(step.type, step.system, instance, at, arrival, k, status, step.inventory_status)
 
-    def _envelope(self, tx: _Transaction, correlation_id: str, p: _Planned) -> dict[str, Any]:
+    def _envelope(self, tx: TransactionPlan, correlation_id: str, p: _Planned) -> dict[str, Any]:
         self._events += 1
         version = CURRENT_VERSION.get(p.type, "1.0.0")
         if p.type in LEGACY_VERSION and tx.location in self.legacy_stores:
@@ -372,7 +342,7 @@ class Simulation:
 
     def _event_faults(
         self,
-        tx: _Transaction,
+        tx: TransactionPlan,
         emitted: list[_Planned],
         bodies: list[dict[str, Any]],
         arrivals: list[float],
@@ -452,211 +422,3 @@ class Simulation:
             faults=tuple(faults),
             events=len(emitted),
         )
-
-
-# -- the estate's workflows, step by step --------------------------------------------------
-
-Builder = Callable[[Simulation, int, float], _Transaction]
-
-
-def _store_sale(sim: Simulation, number: int, t0: float) -> _Transaction:
-    rng, estate = sim.rng, sim.estate
-    store = rng.choice(estate.stores)
-    quantity = 1 if rng.random() < 0.8 else rng.randint(2, 4)
-    ctx = {
-        "sku": estate.catalogue.pick(rng),
-        "quantity": quantity,
-        "number": number,
-        "reason": "sale",
-        "delta": -quantity,
-    }
-    return _Transaction(
-        "store_sale",
-        number,
-        t0,
-        "store",
-        store,
-        ctx,
-        [
-            _Step("pos.sale", "pos", (store,), (0, 0), "on_hand"),
-            _Step("inventory.adjusted", "erp", (estate.instances["erp"],), (5, 60)),
-            _Step("availability.published", "ecommerce", (estate.instances["ecommerce"],), (5, 30)),
-            _Step("availability.published", "marketplace", estate.marketplaces, (10, 120)),
-        ],
-    )
-
-
-def _store_return(sim: Simulation, number: int, t0: float) -> _Transaction:
-    rng, estate = sim.rng, sim.estate
-    store = rng.choice(estate.stores)
-    disposition = rng.choices(("sellable", "damaged", "quarantined"), (0.7, 0.2, 0.1))[0]
-    ctx = {
-        "sku": estate.catalogue.pick(rng),
-        "quantity": 1,
-        "number": number,
-        "reason": "return",
-        "delta": 1,
-        "disposition": disposition,
-    }
-    steps = [
-        _Step("return.received", "pos", (store,), (0, 0), "return"),
-        _Step(
-            "return.dispositioned", "returns", (estate.instances["returns"],), (3600, 12 * 3600), disposition
-        ),
-        _Step("inventory.adjusted", "erp", (estate.instances["erp"],), (60, 1800)),
-    ]
-    if disposition == "sellable":
-        steps.append(_Step("availability.published", "ecommerce", (estate.instances["ecommerce"],), (10, 60)))
-    return _Transaction("store_return", number, t0, "store", store, ctx, steps)
-
-
-def _order(sim: Simulation, number: int, t0: float, marketplace: str | None) -> _Transaction:
-    rng, estate = sim.rng, sim.estate
-    centre = rng.choice(estate.distribution_centres)
-    quantity = 1 if rng.random() < 0.85 else 2
-    order_id = f"O-{number}"
-    ctx = {
-        "sku": estate.catalogue.pick(rng),
-        "quantity": quantity,
-        "number": number,
-        "order_id": order_id,
-        "channel": marketplace or "web",
-    }
-    steps: list[_Step] = []
-    if marketplace is not None:
-        steps += [
-            _Step("order.placed", "marketplace", (marketplace,), (0, 0)),
-            _Step("order.normalized", "middleware", (estate.instances["middleware"],), (30, 300)),
-        ]
-    else:
-        steps.append(_Step("order.placed", "ecommerce", (estate.instances["ecommerce"],), (0, 0)))
-    publisher = ("marketplace", marketplace) if marketplace else ("ecommerce", estate.instances["ecommerce"])
-    steps += [
-        _Step("inventory.reserved", "oms", (estate.instances["oms"],), (1, 20), "allocated"),
-        _Step("availability.published", publisher[0], (publisher[1],), (5, 60)),
-        _Step("order.posted", "erp", (estate.instances["erp"],), (30, 300)),
-        _Step("shipment.picked", "wms", (centre,), (1800, 6 * 3600), "picked"),
-        _Step("shipment.shipped", "wms", (centre,), (1800, 4 * 3600)),
-    ]
-    kind = "marketplace_order" if marketplace else "ecommerce_order"
-    return _Transaction(kind, number, t0, marketplace or "web", centre, ctx, steps)
-
-
-def _ecommerce_order(sim: Simulation, number: int, t0: float) -> _Transaction:
-    return _order(sim, number, t0, None)
-
-
-def _marketplace_order(sim: Simulation, number: int, t0: float) -> _Transaction:
-    return _order(sim, number, t0, sim.rng.choice(sim.estate.marketplaces))
-
-
-def _click_and_collect(sim: Simulation, number: int, t0: float) -> _Transaction:
-    rng, estate = sim.rng, sim.estate
-    store = rng.choice(estate.stores)
-    ctx = {
-        "sku": estate.catalogue.pick(rng),
-        "quantity": 1,
-        "number": number,
-        "order_id": f"O-{number}",
-        "channel": "click_and_collect",
-        "reason": "collection",
-        "delta": -1,
-    }
-    return _Transaction(
-        "click_and_collect",
-        number,
-        t0,
-        "click_and_collect",
-        store,
-        ctx,
-        [
-            _Step("order.placed", "ecommerce", (estate.instances["ecommerce"],), (0, 0)),
-            _Step("inventory.reserved", "pos", (store,), (120, 1500), "held_for_pickup"),
-            _Step("order.collected", "pos", (store,), (2 * 3600, 48 * 3600)),
-            _Step("inventory.adjusted", "erp", (estate.instances["erp"],), (10, 120)),
-        ],
-    )
-
-
-def _cycle_count(sim: Simulation, number: int, t0: float) -> _Transaction:
-    rng, estate, options = sim.rng, sim.estate, sim.options.estate
-    store_counts = options.stores * options.counts_per_store
-    at_store = (
-        rng.random() * (store_counts + options.distribution_centres * options.counts_per_dc) < store_counts
-    )
-    location = rng.choice(estate.stores) if at_store else rng.choice(estate.distribution_centres)
-    system = "pos" if at_store else "wms"
-    sku = estate.catalogue.pick(rng)
-    book = rng.randint(0, 200)
-    counted = book
-    discrepancy = sim._chance(sim.options.faults.count_discrepancy)
-    if discrepancy:
-        counted = book + rng.choice((-5, -3, -2, -1, 1, 2, 3)) if book >= 5 else book + rng.randint(1, 3)
-    ctx = {
-        "sku": sku,
-        "quantity": counted,
-        "number": number,
-        "book": book,
-        "counted": counted,
-        "abc": estate.catalogue.abc[sku],
-        "reason": "count",
-        "delta": counted - book,
-        "discrepancy": discrepancy,
-    }
-    transaction = _Transaction(
-        "cycle_count",
-        number,
-        t0,
-        None,
-        location,
-        ctx,
-        [
-            _Step("count.recorded", system, (location,), (0, 0)),
-            _Step("adjustment.approved", system, (location,), (1800, 8 * 3600)),
-            _Step("inventory.adjusted", "erp", (estate.instances["erp"],), (60, 1200)),
-        ],
-    )
-    return transaction
-
-
-def _transfer(sim: Simulation, number: int, t0: float) -> _Transaction:
-    rng, estate = sim.rng, sim.estate
-    source = rng.choice(estate.distribution_centres)
-    to_store = rng.random() < 0.8 or len(estate.distribution_centres) < 2
-    target = (
-        rng.choice(estate.stores)
-        if to_store
-        else rng.choice([d for d in estate.distribution_centres if d != source])
-    )
-    quantity = rng.randint(6, 120)
-    ctx = {
-        "sku": estate.catalogue.pick(rng),
-        "quantity": quantity,
-        "number": number,
-        "from": source,
-        "to": target,
-    }
-    return _Transaction(
-        "transfer",
-        number,
-        t0,
-        None,
-        source,
-        ctx,
-        [
-            _Step("transfer.created", "erp", (estate.instances["erp"],), (0, 0)),
-            _Step("transfer.shipped", "wms", (source,), (2 * 3600, 20 * 3600), "in_transit"),
-            _Step("transfer.received", "pos" if to_store else "wms", (target,), (86400, 3 * 86400)),
-        ],
-    )
-
-
-_BUILDERS: dict[str, Builder] = {
-    "store_sale": _store_sale,
-    "store_return": _store_return,
-    "ecommerce_order": _ecommerce_order,
-    "marketplace_order": _marketplace_order,
-    "click_and_collect": _click_and_collect,
-    "cycle_count": _cycle_count,
-    "transfer": _transfer,
-}
