@@ -69,7 +69,8 @@ def demo(
     stores: Annotated[int, typer.Option(min=1, help="Stores in the simulated estate.")] = 400,
     seed: Annotated[int, typer.Option(help="Seed of the simulation.")] = 1,
     faults: Annotated[
-        str | None, typer.Option(help="Fault rates: a YAML/JSON file, or `none` [default: built-in rates].")
+        str | None,
+        typer.Option(help="Fault rates: a YAML/JSON file, or `none`.", show_default="the built-in rates"),
     ] = None,
     directory: Annotated[
         Path, typer.Option(help="Where the demo keeps its database and truth file (recreated each run).")

@@ -20,10 +20,7 @@ from .estate import EstateOptions
 from .faults import load_faults
 from .truth import Truth
 
-simulate_app = typer.Typer(
-    help="Simulate a retail estate's integration traffic, with faults and ground truth.",
-    invoke_without_command=True,
-)
+simulate_app = typer.Typer(invoke_without_command=True)  # help: the callback's docstring
 
 
 def parse_start(value: str | None, duration: dt.timedelta, *, now: dt.datetime | None = None) -> dt.datetime:
@@ -61,16 +58,19 @@ def simulate(
         str | None, typer.Option(help="Send the events to this stockplane server (STOCKPLANE_API_KEY).")
     ] = None,
     stores: Annotated[int, typer.Option(min=1, help="Stores in the estate.")] = 400,
-    days: Annotated[float | None, typer.Option(min=0, help="Days of traffic [default: 1].")] = None,
+    days: Annotated[float | None, typer.Option(min=0, help="Days of traffic.", show_default="1")] = None,
     hours: Annotated[float | None, typer.Option(min=0, help="Hours of traffic, instead of --days.")] = None,
     start: Annotated[
         str | None,
-        typer.Option(help="Start of the window (ISO 8601, UTC by default) [default: so it ends now]."),
+        typer.Option(
+            help="Start of the window (ISO 8601, UTC unless it names an offset).",
+            show_default="so that the window ends now",
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Same seed and options, same events.")] = 1,
     faults: Annotated[
         str | None,
-        typer.Option(help="A YAML/JSON file of fault rates, or `none` [default: the built-in rates]."),
+        typer.Option(help="A YAML/JSON file of fault rates, or `none`.", show_default="the built-in rates"),
     ] = None,
     skus: Annotated[int, typer.Option(min=1, help="SKUs in the catalogue.")] = 3000,
     speed: Annotated[
