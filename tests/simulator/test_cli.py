@@ -250,3 +250,33 @@ def test_the_acceptance_bar_on_seeds_1_2_and_3(cli, tmp_path: Path, seed: int) -
     result = cli("demo", "--no-serve", "--hours", "2", "--seed", seed, "--directory", tmp_path / "d")
     assert result.code == 0 and "PASS: every kind at or above 0.98" in result.stdout, result.stdout
     assert "BELOW" not in result.stdout
+
+
+def test_speed_paces_the_stream_to_simulated_time(  # type: ignore[no-untyped-def]
+    cli, server: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STOCKPLANE_API_KEY", server["admin"])
+    get_settings.cache_clear()
+    began = time.monotonic()
+    # six simulated minutes at 120 times real time: no sooner than about three seconds
+    sent = cli(
+        "simulate",
+        "--stores",
+        "40",
+        "--hours",
+        "0.1",
+        "--start",
+        START,
+        "--speed",
+        "120",
+        "--to",
+        os.environ["STOCKPLANE_URL"],
+    )
+    elapsed = time.monotonic() - began
+    assert sent.code == 0, sent.stderr
+    assert elapsed >= 2.5
+    stored = int(sent.stdout.split()[0])
+    systems = httpx2.get(
+        f"{os.environ['STOCKPLANE_URL']}/v1/systems", headers={"Authorization": f"Bearer {server['admin']}"}
+    )
+    assert 0 < sum(s["events"] for s in systems.json()) <= stored  # re-deliveries are stored once
