@@ -22,7 +22,7 @@ import heapq
 import itertools
 import random
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -32,7 +32,7 @@ from policies import PolicyPack, Workflow
 from .estate import OFFICE_HOURS, ONLINE_HOURS, STORE_HOURS, Estate, EstateOptions
 from .faults import CHAIN_FAULTS, FaultRates
 from .payloads import CURRENT_VERSION, LEGACY_VERSION, RETIRED_VERSIONS, payload, violation_field
-from .truth import Truth
+from .truth import Truth, expected_state
 from .workflows import BUILDERS, PREFIX, Step, TransactionPlan
 
 __all__ = ["Simulation", "SimulationOptions"]
@@ -413,7 +413,7 @@ class Simulation:
             dues = [started + deadline.total_seconds() for deadline in deadlines if deadline is not None]
             outcome = "open"
             stalls_at = dt.datetime.fromtimestamp(min(dues), dt.UTC) if dues else None
-        return Truth(
+        truth = Truth(
             correlation_id=correlation_id,
             workflow=workflow.name,
             outcome=outcome,
@@ -422,3 +422,4 @@ class Simulation:
             faults=tuple(faults),
             events=len(emitted),
         )
+        return replace(truth, state_at_end=expected_state(truth, self.options.end))

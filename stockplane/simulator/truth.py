@@ -27,11 +27,14 @@ class Truth:
     faults: tuple[str, ...]
     """Every fault injected, including those that leave no anomaly (late, retry, skew...)."""
     events: int
+    state_at_end: str = ""
+    """The state expected when the window ends (``expected_state`` at that moment)."""
 
     def as_json(self) -> dict[str, Any]:
         return {
             "correlation_id": self.correlation_id,
             "workflow": self.workflow,
+            "state_at_end": self.state_at_end,
             "outcome": self.outcome,
             "stalls_at": self.stalls_at.isoformat() if self.stalls_at else None,
             "anomalies": list(self.anomalies),
@@ -50,6 +53,7 @@ class Truth:
             anomalies=tuple(data.get("anomalies", ())),
             faults=tuple(data.get("faults", ())),
             events=int(data.get("events", 0)),
+            state_at_end=str(data.get("state_at_end", "")),
         )
 
 
