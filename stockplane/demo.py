@@ -89,8 +89,9 @@ def demo(
     """
     console = Console(stderr=True)
     say: Say = typer.echo
+    rates = load_faults(faults)  # mistakes in the options surface before any work is done
     if serve:
-        _check_port(host, port)  # before minutes of work, not after
+        _check_port(host, port)
     _fresh_directory(directory)
     settings = get_settings().model_copy(
         update={"database_url": f"sqlite:///{(directory / 'stockplane.db').resolve()}", "auto_migrate": True}
@@ -111,7 +112,7 @@ def demo(
         end=now,
         seed=seed,
         estate=EstateOptions(stores=stores),
-        faults=load_faults(faults),
+        faults=rates,
     )
     simulation = Simulation(options, pack)
     truths = _ingest_history(database, pack, simulation, directory / "truth.jsonl", console, say)
