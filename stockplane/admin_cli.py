@@ -33,10 +33,10 @@ def db_upgrade() -> None:
     """Apply every pending migration (safe to run repeatedly)."""
     from .migrate import current_revision, upgrade
 
-    database = _database()
-    before = current_revision(database)
-    upgrade(database)
-    after = current_revision(database)
+    with _database() as database:
+        before = current_revision(database)
+        upgrade(database)
+        after = current_revision(database)
     typer.echo(f"database at {after}" + ("" if before == after else f" (was {before or 'empty'})"))
 
 
@@ -45,8 +45,9 @@ def db_current() -> None:
     """Show the database's migration and the one this code needs."""
     from .migrate import current_revision, head_revision
 
-    database = _database()
-    typer.echo(f"database: {current_revision(database) or 'empty'}; code needs: {head_revision()}")
+    with _database() as database:
+        revision = current_revision(database)
+    typer.echo(f"database: {revision or 'empty'}; code needs: {head_revision()}")
 
 
 @keys_app.command("create")
@@ -58,10 +59,10 @@ def keys_create(
     from .auth import create_key
     from .migrate import require_migrated
 
-    database = _database()
-    require_migrated(database, auto=get_settings().auto_migrate)
-    with database.session() as session:
-        _, plaintext = create_key(session, name=name, role=role)
+    with _database() as database:
+        require_migrated(database, auto=get_settings().auto_migrate)
+        with database.session() as session:
+            _, plaintext = create_key(session, name=name, role=role)
     typer.echo(plaintext)
     typer.echo(f"created {role.value} key {name!r}; store it now, it cannot be shown again", err=True)
 
@@ -72,10 +73,11 @@ def keys_list() -> None:
     from .auth import list_keys
     from .migrate import require_migrated
 
-    database = _database()
-    require_migrated(database, auto=False)
-    with database.session() as session:
-        for key in list_keys(session):
+    with _database() as database:
+        require_migrated(database, auto=False)
+        with database.session() as session:
+            keys = list_keys(session)
+        for key in keys:
             state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
             typer.echo(f"{key.name:<24} {key.role:<10} sp_{key.prefix}_…  {state}")
 
@@ -86,10 +88,10 @@ def keys_revoke(name: str) -> None:
     from .auth import revoke_key
     from .migrate import require_migrated
 
-    database = _database()
-    require_migrated(database, auto=False)
-    with database.session() as session:
-        revoke_key(session, name=name)
+    with _database() as database:
+        require_migrated(database, auto=False)
+        with database.session() as session:
+            revoke_key(session, name=name)
     typer.echo(f"revoked {name!r}")
 
 
@@ -106,7 +108,8 @@ def serve(
     from .migrate import require_migrated
 
     settings = get_settings()
-    require_migrated(_database(), auto=settings.auto_migrate)
+    with _database() as database:
+        require_migrated(database, auto=settings.auto_migrate)
     uvicorn.run(
         "stockplane.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
     )

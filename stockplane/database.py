@@ -85,6 +85,13 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Close the pool: a one-shot command leaves no connection behind for the server."""
+        self.dispose()
+
 
 def _make_engine(url: str) -> Engine:
     parsed = make_url(url)

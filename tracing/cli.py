@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -66,11 +67,14 @@ def ingest(
         raise DocumentError(str(file), "no such file")
     totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
     problems: list[str] = []
-    send = _remote(url) if url else _local()
-    tune_for_throughput()
     columns = (TextColumn("{task.description}"), BarColumn(), TransferSpeedColumn(), TimeRemainingColumn())
     console = Console(stderr=True)
-    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
+    with (
+        ExitStack() as stack,
+        Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress,
+    ):
+        send = _remote(url) if url else stack.enter_context(_local())
+        tune_for_throughput()
         task = progress.add_task(f"ingesting {file.name}", total=file.stat().st_size)
         for numbered in _batches(file, batch, progress, task, problems):
             result = send([event for _, event in numbered])
@@ -90,7 +94,9 @@ def ingest(
     raise typer.Exit(1 if problems else 0)
 
 
-def _local() -> Sender:
+@contextmanager
+def _local() -> Iterator[Sender]:
+    """Stores batches in the local database, closed again when the import ends."""
     from policies import load_pack
     from stockplane.database import Database
     from stockplane.migrate import require_migrated
@@ -98,8 +104,6 @@ def _local() -> Sender:
     from .ingest import ingest as store
 
     settings = get_settings()
-    database = Database(settings.database_url)
-    require_migrated(database, auto=settings.auto_migrate)
     pack = load_pack(settings.policy_pack)
 
     def send(items: list[Any]) -> dict[str, Any]:
@@ -111,7 +115,9 @@ def _local() -> Sender:
             "rejected": [{"index": r.index, "errors": r.errors} for r in result.rejected],
         }
 
-    return send
+    with Database(settings.database_url) as database:
+        require_migrated(database, auto=settings.auto_migrate)
+        yield send
 
 
 def _remote(url: str) -> Sender:
@@ -224,7 +230,6 @@ def trace_sweep() -> None:
     from .jobs import sweep_stalled
 
     settings = get_settings()
-    database = Database(settings.database_url)
-    with database.session() as session:
+    with Database(settings.database_url) as database, database.session() as session:
         changed = sweep_stalled(session, pack=load_pack(settings.policy_pack), now=dt.datetime.now(dt.UTC))
     typer.echo(f"{changed} transaction(s) changed state")

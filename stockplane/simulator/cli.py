@@ -249,8 +249,7 @@ def score_command(
         raise InputError(f"{truth}: no such file")
     from .score import score
 
-    database = Database(get_settings().database_url)
-    with database.session() as session:
+    with Database(get_settings().database_url) as database, database.session() as session:
         verdicts = load_verdicts(session)
     result = score(load_truths(truth), verdicts)
     typer.echo(render(result, bar, as_json=as_json))

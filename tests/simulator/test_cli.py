@@ -62,8 +62,11 @@ def test_bad_options_are_one_line_and_exit_2(
     assert message in result.stderr and result.stderr.count("\n") == 1
 
 
-def test_simulate_ingest_score_from_files(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("STOCKPLANE_DATABASE_URL", f"sqlite:///{tmp_path}/s.db")
+def test_simulate_ingest_score_from_files(
+    cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("STOCKPLANE_DATABASE_URL", database_url)  # SQLite, and PostgreSQL when configured
+    get_settings.cache_clear()
     faults = tmp_path / "faults.yaml"
     faults.write_text(NO_CONTRACT_FAULTS)  # no contracts registered here: nothing could see them
     events, truth = tmp_path / "events.jsonl", tmp_path / "truth.jsonl"
