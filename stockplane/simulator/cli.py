@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -85,6 +86,14 @@ def simulate(
     otlp: Annotated[
         bool, typer.Option(help="With --to: send the middleware's events as OTLP spans to /v1/traces.")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Processes generating traffic (the output is the same for any number).",
+            show_default="every core when writing a file, else 1",
+        ),
+    ] = 0,
 ) -> None:
     """Write (or send) a seeded estate's events and the ground truth about each transaction.
 
@@ -123,7 +132,8 @@ def simulate(
         if sender is not None:
             stack.callback(sender.close)
         count = 0
-        for _, line in _paced(_progress(simulation, stack), begin, pace):
+        processes = workers or ((os.cpu_count() or 1) if to is None else 1)
+        for _, line in _paced(_progress(simulation, stack, processes), begin, pace):
             count += 1
             if events is not None:
                 events.write(line + b"\n")
@@ -153,7 +163,7 @@ def _write_truths(handle: IO[bytes], truths: list[Truth]) -> None:
         handle.write(orjson.dumps(record.as_json()) + b"\n")
 
 
-def _progress(simulation: Any, stack: ExitStack) -> Iterator[tuple[dt.datetime, bytes]]:
+def _progress(simulation: Any, stack: ExitStack, workers: int) -> Iterator[tuple[dt.datetime, bytes]]:
     """The simulation's timed lines, moving a bar over the simulated window."""
     console = Console(stderr=True)
     columns = (
@@ -167,7 +177,7 @@ def _progress(simulation: Any, stack: ExitStack) -> Iterator[tuple[dt.datetime, 
     )
     start, end = simulation.options.start, simulation.options.end
     task = progress.add_task("simulating", total=(end - start).total_seconds(), events=0)
-    for number, (arrival, line) in enumerate(simulation.timed_lines(), start=1):
+    for number, (arrival, line) in enumerate(simulation.timed_lines(workers=workers), start=1):
         if number % 5000 == 0:
             progress.update(task, completed=(arrival - start).total_seconds(), events=number)
         yield arrival, line

@@ -19,9 +19,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import heapq
-import itertools
 import random
+from collections import deque
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -36,6 +37,11 @@ from .truth import Truth, expected_state
 from .workflows import BUILDERS, PREFIX, Step, TransactionPlan
 
 __all__ = ["Simulation", "SimulationOptions"]
+
+WINDOW = dt.timedelta(minutes=15)
+"""Generation unit: small enough that the few windows in flight stay light at peak."""
+_PER_WINDOW = 1_000_000
+"""Transaction numbers per window: window ``i`` numbers from ``i * _PER_WINDOW``."""
 
 _UNMAPPED_WORDS = ("shrink", "blocked_stock", "b_grade", "lost_in_store")
 _FAILURES = {
@@ -72,11 +78,12 @@ class _Planned:
 class Simulation:
     """One deterministic run: the same options and pack give the same events and truth."""
 
-    def __init__(self, options: SimulationOptions, pack: PolicyPack) -> None:
+    def __init__(self, options: SimulationOptions, pack: PolicyPack | Mapping[str, Workflow]) -> None:
         if options.end <= options.start:
             raise ValueError("the simulated window must end after it starts")
         self.options = options
-        self.workflows: Mapping[str, Workflow] = pack.workflows
+        # a plain dict of plain dataclasses: worker processes receive it pickled
+        self.workflows: dict[str, Workflow] = dict(pack.workflows if isinstance(pack, PolicyPack) else pack)
         missing = sorted(set(PREFIX) - set(self.workflows))
         if missing:
             raise ValueError(
@@ -89,6 +96,8 @@ class Simulation:
             f"{options.seed}|{options.start.isoformat()}|{options.first_number}".encode(), digest_size=4
         ).hexdigest()
         self._events = 0
+        self._window = 0
+        self._started = 0
         self._end = options.end.timestamp()
         opens = options.estate.maintenance_start
         self._maintenance = (opens.hour * 3600 + opens.minute * 60, options.estate.maintenance_minutes * 60)
@@ -131,7 +140,7 @@ class Simulation:
     @property
     def transactions(self) -> int:
         """Transactions started so far."""
-        return self._number - self.options.first_number
+        return self._started
 
     def lines(self) -> Iterator[bytes]:
         """Envelopes in arrival order, serialised (one JSON document each); truths collect
@@ -139,35 +148,80 @@ class Simulation:
         for _, line in self.timed_lines():
             yield line
 
-    def timed_lines(self) -> Iterator[tuple[dt.datetime, bytes]]:
-        """``(arrival time, envelope)`` in arrival order."""
-        heap: list[tuple[float, int, bytes]] = []
-        order = itertools.count()
-        daily = self._daily()
-        minute = dt.timedelta(minutes=1)
-        t = self.options.start
+    def windows(self) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The stretches of time the run is generated in, each with its own random stream,
+        so the same seed gives the same events however many processes generate them."""
+        bounds, t = [], self.options.start
         while t < self.options.end:
-            until = min(t + minute, self.options.end)
+            bounds.append((t, min(t + WINDOW, self.options.end)))
+            t += WINDOW
+        return bounds
+
+    def window(self, index: int) -> tuple[list[tuple[float, int, bytes]], list[Truth], int]:
+        """The events (``(arrival, order, envelope)``, in start order) and truths of the
+        transactions that start in window ``index``, and how many started."""
+        begin, until = self.windows()[index]
+        self.rng = random.Random(f"{self.options.seed}/{self.run_id}/{index}")
+        self._window, self._events = index, 0
+        self._number = self.options.first_number + index * _PER_WINDOW
+        first, truths, self.truths = self._number, self.truths, []
+        events: list[tuple[float, int, bytes]] = []
+        daily = self._daily()
+        t = begin
+        while t < until:
+            minute = min(t + dt.timedelta(minutes=1), until)
             for kind, (count, hours, in_store) in daily.items():
                 rate = self._rate(count, hours, in_store, t)
                 if rate <= 0:
                     continue
-                at, stop = t.timestamp(), until.timestamp()
+                at, stop = t.timestamp(), minute.timestamp()
                 while True:
                     at += self.rng.expovariate(rate)
                     if at >= stop:
                         break
                     for arrival, body in self._transaction(kind, at):
-                        heapq.heappush(heap, (arrival, next(order), body))
-            # whatever starts later arrives later: everything before `until` is final
-            final = until.timestamp()
+                        events.append((arrival, len(events), body))
+            t = minute
+        generated, self.truths = self.truths, truths
+        return events, generated, self._number - first
+
+    def timed_lines(self, *, workers: int = 1) -> Iterator[tuple[dt.datetime, bytes]]:
+        """``(arrival time, envelope)`` in arrival order; truths collect in :attr:`truths`.
+
+        With ``workers`` > 1, windows are generated in that many processes (a few at a time,
+        so memory stays bounded) and merged here; the output is the same.
+        """
+        heap: list[tuple[float, int, int, bytes]] = []
+        bounds = self.windows()
+        for index, (events, truths, started) in enumerate(self._generated(len(bounds), workers)):
+            for arrival, order, body in events:
+                heapq.heappush(heap, (arrival, index, order, body))
+            self.truths += truths
+            self._started += started
+            # whatever starts in a later window arrives later: everything before it is final
+            final = bounds[index][1].timestamp()
             while heap and heap[0][0] < final:
-                arrival, _, line = heapq.heappop(heap)
+                arrival, _, _, line = heapq.heappop(heap)
                 yield dt.datetime.fromtimestamp(arrival, dt.UTC), line
-            t = until
         while heap:
-            arrival, _, line = heapq.heappop(heap)
+            arrival, _, _, line = heapq.heappop(heap)
             yield dt.datetime.fromtimestamp(arrival, dt.UTC), line
+
+    def _generated(
+        self, count: int, workers: int
+    ) -> Iterator[tuple[list[tuple[float, int, bytes]], list[Truth], int]]:
+        if workers <= 1 or count < 2:
+            for index in range(count):
+                yield self.window(index)
+            return
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            pending: deque[Future[tuple[list[tuple[float, int, bytes]], list[Truth], int]]] = deque()
+            submitted = 0
+            while submitted < count or pending:
+                while submitted < count and len(pending) < workers + 1:
+                    pending.append(pool.submit(_window_in_worker, self.options, self.workflows, submitted))
+                    submitted += 1
+                yield pending.popleft().result()
 
     def events(self) -> Iterator[dict[str, Any]]:
         """The same envelopes as :meth:`lines`, as dictionaries."""
@@ -181,6 +235,7 @@ class Simulation:
     # -- one transaction ------------------------------------------------------------------
 
     def _transaction(self, kind: str, t0: float) -> list[tuple[float, bytes]]:
+        """One transaction starting at ``t0``: its emitted events, with its truth recorded."""
         self._number += 1
         transaction = BUILDERS[kind](self.rng, self.estate, self.options.faults, self._number, t0)
         workflow = self.workflows[kind]
@@ -316,7 +371,7 @@ class Simulation:
         if p.type in LEGACY_VERSION and tx.location in self.legacy_stores:
             version = LEGACY_VERSION[p.type]
         event: dict[str, Any] = {
-            "event_id": f"{self.run_id}-{self._events:x}",
+            "event_id": f"{self.run_id}-{self._window:x}-{self._events:x}",
             "correlation_id": correlation_id,
             "type": p.type,
             "schema_version": version,
@@ -423,3 +478,17 @@ class Simulation:
             events=len(emitted),
         )
         return replace(truth, state_at_end=expected_state(truth, self.options.end))
+
+
+_worker_simulation: Simulation | None = None
+
+
+def _window_in_worker(
+    options: SimulationOptions, workflows: dict[str, Workflow], index: int
+) -> tuple[list[tuple[float, int, bytes]], list[Truth], int]:
+    """One window, generated in a worker process; the estate is built from the seed once
+    per process."""
+    global _worker_simulation
+    if _worker_simulation is None or _worker_simulation.options != options:
+        _worker_simulation = Simulation(options, workflows)
+    return _worker_simulation.window(index)

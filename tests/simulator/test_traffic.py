@@ -36,6 +36,19 @@ def test_the_same_seed_gives_the_same_events_and_truth() -> None:
     assert [line for _, line in first] != [line for _, line in other]
 
 
+def test_worker_processes_change_nothing_but_the_speed() -> None:
+    options = SimulationOptions(
+        start=MONDAY + dt.timedelta(hours=9, minutes=30),
+        end=MONDAY + dt.timedelta(hours=13),
+        estate=EstateOptions(stores=30),
+    )
+    alone = Simulation(options, PACK)
+    together = Simulation(options, PACK)
+    assert list(alone.timed_lines()) == list(together.timed_lines(workers=2))
+    assert alone.drain_truths() == together.drain_truths()
+    assert alone.transactions == together.transactions > 0
+
+
 def test_events_come_in_arrival_order_and_are_valid_envelopes() -> None:
     from tracing.schemas import EnvelopeValidator
 
