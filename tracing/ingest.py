@@ -69,7 +69,7 @@ def ingest(
 ) -> IngestResult:
     """Store a batch of envelopes; returns what was accepted, duplicated and rejected."""
     result = IngestResult()
-    fresh: dict[str, tuple[Event, str, bytes, dict[str, Any]]] = {}
+    fresh: dict[str, tuple[Event, str, str, dict[str, Any]]] = {}
     repeats: list[tuple[str, str]] = []  # (event_id, hash) seen again within the batch
     envelope = _envelope_validator(orjson.dumps(pack.sections.get("envelope", {}), default=dict))
     for index, item in enumerate(items):
@@ -88,20 +88,21 @@ def ingest(
         if event.event_id in fresh:
             repeats.append((event.event_id, digest))
             continue
-        fresh[event.event_id] = (event, digest, body, item)
+        # as text at once: orjson's bytes hold a 4 KiB buffer however short the event
+        fresh[event.event_id] = (event, digest, body.decode(), item)
 
     checks = PayloadChecks(session)
     stored = _existing(session, list(fresh))
     rows = []
     arrived: dict[str, list[Event]] = {}  # the events this batch stores, per transaction
-    for event_id, (event, digest, body, item) in fresh.items():
+    for event_id, (event, digest, text, item) in fresh.items():
         if event_id in stored:
             repeats.append((event_id, digest))
             continue
         violations, retired = checks.check(event, item)
         if violations or retired:
             event = replace(event, violations=tuple(violations), retired_schema=retired)
-        rows.append(_row(event, digest, body))
+        rows.append(_row(event, digest, text))
         arrived.setdefault(event.correlation_id, []).append(event)
     if rows:
         try:
@@ -202,7 +203,7 @@ def span_links(transaction: Transaction) -> dict[str, str]:
     return {event.event_id: event.traceparent for event in transaction.events if event.traceparent}
 
 
-def _row(event: Event, digest: str, body: bytes) -> dict[str, Any]:
+def _row(event: Event, digest: str, body: str) -> dict[str, Any]:
     """The event's row, for a Core insert."""
     return {
         "event_id": event.event_id,
@@ -225,7 +226,7 @@ def _row(event: Event, digest: str, body: bytes) -> dict[str, Any]:
         "conflicting": False,
         "violations": list(event.violations),
         "retired_schema": event.retired_schema,
-        "body": body.decode(),
+        "body": body,
     }
 
 
