@@ -174,33 +174,26 @@ def _register_contracts(
     if not root.is_dir():
         say(f"[2/5] contracts  none in {root}: events are not checked against contracts")
         return
-    registered = 0
+    # events: one folder per type, one file per version; APIs: one file each, at 1.0.0
+    versions = [
+        (folder.name, path, path.stem)
+        for folder in sorted((root / "events").iterdir())
+        for path in sorted(folder.glob("*.json"), key=lambda p: tuple(int(x) for x in p.stem.split(".")))
+    ]
+    versions += [(path.stem, path, "1.0.0") for path in sorted((root / "apis").glob("*.yaml"))]
     with database.session() as session:
-        for folder in sorted((root / "events").iterdir()):
-            for path in sorted(folder.glob("*.json"), key=lambda p: tuple(int(x) for x in p.stem.split("."))):
-                register(
-                    session,
-                    name=folder.name,
-                    content=path.read_text(),
-                    principal=principal,
-                    pack=pack,
-                    settings=settings.registry,
-                    version=path.stem,
-                    owner="integration-architecture",
-                )
-                registered += 1
-        for path in sorted((root / "apis").glob("*.yaml")):
+        for name, path, version in versions:
             register(
                 session,
-                name=path.stem,
+                name=name,
                 content=path.read_text(),
                 principal=principal,
                 pack=pack,
                 settings=settings.registry,
-                version="1.0.0",
+                version=version,
                 owner="integration-architecture",
             )
-            registered += 1
+    registered = len(versions)
     say(f"[2/5] contracts  {registered} versions registered from {root} ({pack.label})")
     notice = pack.deprecation.notice_days("stable")
     sunset = dt.date.today() + dt.timedelta(days=notice + 30)

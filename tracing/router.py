@@ -496,13 +496,4 @@ def usage(name: str, session: SessionDep, _reader: Reader) -> list[UsageRead]:
         .where(SchemaUsage.contract == name)
         .order_by(SchemaUsage.system, SchemaUsage.schema_version)
     )
-    return [
-        UsageRead(
-            system=r.system,
-            schema_version=r.schema_version,
-            events=r.events,
-            first_seen=r.first_seen,
-            last_seen=r.last_seen,
-        )
-        for r in rows
-    ]
+    return [UsageRead.model_validate(row, from_attributes=True) for row in rows]
