@@ -16,13 +16,13 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, Table, insert, select, update
+from sqlalchemy import Row, Table, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from policies import PolicyPack
 from registry.service import StoredSchema, stored_schema
-from stockplane.database import Base
+from stockplane.database import Base, insert_rows
 from stockplane.errors import Conflict
 
 from .correlate import Transaction, correlate
@@ -106,7 +106,7 @@ def ingest(
         arrived.setdefault(event.correlation_id, []).append(event)
     if rows:
         try:
-            session.execute(insert(_EVENTS), rows)
+            insert_rows(session, _EVENTS, rows)
         except IntegrityError:
             session.rollback()
             raise Conflict(
@@ -318,7 +318,7 @@ def recorrelate(
             exporter.export(verdict, span_links(verdict))
         (inserts if state_before is None else updates).append(_verdict_row(verdict, now))
     if inserts:
-        session.execute(insert(_TRANSACTIONS), inserts)
+        insert_rows(session, _TRANSACTIONS, inserts)
     if updates:
         session.execute(update(TransactionRecord), updates)  # by primary key, in one executemany
     return verdicts

@@ -1,0 +1,109 @@
+"""insert_rows: the driver-level executemany must store exactly what SQLAlchemy stores."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    create_engine,
+    insert,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from stockplane.database import UtcDateTime, insert_rows
+
+_METADATA = MetaData()
+_THINGS = Table(
+    "thing",
+    _METADATA,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(20)),
+    Column("note", Text, nullable=True),
+    Column("at", UtcDateTime),
+    Column("maybe_at", UtcDateTime, nullable=True),
+    Column("flag", Boolean),
+    Column("tags", JSON),
+    Column("amount", Numeric(10, 2)),  # no fast conversion: SQLAlchemy's own processor runs
+)
+
+_PARIS = dt.timezone(dt.timedelta(hours=1))
+_ROWS: list[dict[str, Any]] = [
+    {
+        "name": "utc",
+        "note": None,
+        "at": dt.datetime(2026, 11, 28, 12, 0, 0, 5, tzinfo=dt.UTC),
+        "maybe_at": None,
+        "flag": True,
+        "tags": ["a", "b"],
+        "amount": Decimal("1.50"),
+    },
+    {
+        "name": "offset",
+        "note": "x",
+        "at": dt.datetime(2026, 11, 28, 13, 30, tzinfo=_PARIS),  # whole second, not UTC
+        "maybe_at": dt.datetime(1999, 1, 2, 3, 4, 5, 999999, tzinfo=dt.UTC),
+        "flag": False,
+        "tags": {"k": [1, None]},
+        "amount": Decimal("0"),
+    },
+]
+
+
+def _stored(session: Session) -> list[tuple[Any, ...]]:
+    """The rows as the driver returns them: the text SQLite holds, JSON parsed."""
+    raw = session.connection().exec_driver_sql("SELECT * FROM thing ORDER BY id").all()
+    return [tuple(orjson.loads(v) if i == 6 else v for i, v in enumerate(row)) for row in raw]
+
+
+def test_sqlite_rows_match_what_sqlalchemy_stores() -> None:
+    stored = []
+    for write in (
+        lambda session: session.execute(insert(_THINGS), _ROWS),
+        lambda session: insert_rows(session, _THINGS, _ROWS),
+    ):
+        engine = create_engine("sqlite://")
+        _METADATA.create_all(engine)
+        with Session(engine) as session:
+            write(session)
+            stored.append(_stored(session))
+            assert session.execute(select(_THINGS.c.at).order_by(_THINGS.c.id)).scalars().all() == [
+                row["at"] for row in _ROWS
+            ]
+    assert stored[0] == stored[1]
+    assert stored[1][1][3] == "2026-11-28 12:30:00.000000"  # converted to UTC, microseconds kept
+
+
+def test_naive_timestamps_are_refused() -> None:
+    engine = create_engine("sqlite://")
+    _METADATA.create_all(engine)
+    with Session(engine) as session, pytest.raises(ValueError, match="timezone-aware"):
+        insert_rows(session, _THINGS, [{**_ROWS[0], "at": dt.datetime(2026, 1, 1)}])
+
+
+def test_rows_round_trip_on_every_database(database_url: str) -> None:
+    """Other databases take SQLAlchemy's path; what comes back is what went in."""
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    _METADATA.create_all(engine)
+    try:
+        with Session(engine) as session:
+            insert_rows(session, _THINGS, _ROWS)
+            insert_rows(session, _THINGS, [])  # nothing to do, no error
+            got = session.execute(select(_THINGS).order_by(_THINGS.c.id)).mappings().all()
+        assert [{k: v for k, v in row.items() if k != "id"} for row in got] == _ROWS
+    finally:
+        _METADATA.drop_all(engine)
+        engine.dispose()
