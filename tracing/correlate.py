@@ -120,6 +120,8 @@ def match_workflow(
     """
     for event in sorted(events, key=lambda e: e.occurred_at):
         started = [w for w in workflows.values() if _matches(event, w.initiating)]
+        if len(started) == 1:
+            return started[0], True
         if started:
             return max(started, key=lambda w: (_specificity(w.initiating), _explained(w, events))), True
     best, best_score = None, 0
