@@ -9,11 +9,6 @@ from typing import Any
 
 import jsonschema
 from jsonschema.exceptions import best_match
-from openapi_spec_validator import (
-    OpenAPIV30SpecValidator,
-    OpenAPIV31SpecValidator,
-    OpenAPIV32SpecValidator,
-)
 
 from stockplane.documents import Document
 from stockplane.pointers import join_pointer
@@ -59,6 +54,14 @@ def validate_document(document: Document, kind: Kind) -> list[Problem]:
 
 
 def _openapi_errors(document: Document) -> Iterable[tuple[Iterable[Any], str]]:
+    # imported here: it takes a tenth of a second (it loads requests), which every CLI
+    # command would otherwise pay at start-up
+    from openapi_spec_validator import (
+        OpenAPIV30SpecValidator,
+        OpenAPIV31SpecValidator,
+        OpenAPIV32SpecValidator,
+    )
+
     version = str(document.data.get("openapi", ""))
     validator_class = (
         OpenAPIV30SpecValidator

@@ -21,27 +21,24 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from policies import PolicyPack, load_pack, resolve_pack
-
-from .auth import Principal, create_key
-from .database import Database
 from .errors import AppError, Conflict, UsageError
-from .migrate import require_migrated
-from .roles import Role
-from .settings import Settings, get_settings
-from .simulator.estate import EstateOptions
-from .simulator.faults import load_faults
-from .simulator.report import load_verdicts, render
-from .simulator.score import score
-from .simulator.traffic import Simulation, SimulationOptions
-from .simulator.truth import Truth
+from .settings import get_settings
+
+if TYPE_CHECKING:  # the rest is imported when the demo runs: every command starts faster
+    from policies import PolicyPack
+
+    from .auth import Principal
+    from .database import Database
+    from .settings import Settings
+    from .simulator.traffic import Simulation
+    from .simulator.truth import Truth
 
 __all__ = ["demo"]
 
@@ -87,6 +84,18 @@ def demo(
     by state, anomalies, and the score of the correlator against the simulator's truth
     (exit 1 if any state or anomaly kind scores below 0.98).
     """
+    from policies import load_pack
+
+    from .auth import Principal, create_key
+    from .database import Database
+    from .migrate import require_migrated
+    from .roles import Role
+    from .simulator.estate import EstateOptions
+    from .simulator.faults import load_faults
+    from .simulator.report import load_verdicts, render
+    from .simulator.score import score
+    from .simulator.traffic import Simulation, SimulationOptions
+
     console = Console(stderr=True)
     say: Say = typer.echo
     rates = load_faults(faults)  # mistakes in the options surface before any work is done
@@ -167,6 +176,7 @@ def _check_port(host: str, port: int) -> None:
 def _register_contracts(
     database: Database, pack: PolicyPack, settings: Settings, principal: Principal, say: Say
 ) -> None:
+    from policies import resolve_pack
     from registry.repository import find_contract
     from registry.service import add_consumer, deprecate, register, retire
 
@@ -328,6 +338,7 @@ def _serve(
     from tracing.ingest import ingest
 
     from .app import create_app
+    from .simulator.traffic import Simulation, SimulationOptions
 
     stop = threading.Event()
     live = Simulation(

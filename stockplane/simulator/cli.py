@@ -133,12 +133,15 @@ def simulate(
             stack.callback(sender.close)
         count = 0
         processes = workers or ((os.cpu_count() or 1) if to is None else 1)
-        for _, line in _paced(_progress(simulation, stack, processes), begin, pace):
-            count += 1
-            if events is not None:
-                events.write(line + b"\n")
+        pacer = _Pacer(begin, pace)
+        for chunk in _progress(simulation, stack, processes):
+            count += len(chunk)
+            if events is not None and chunk:
+                events.write(b"\n".join([line for _, line in chunk]) + b"\n")
             if sender is not None:
-                sender.add(line)
+                for arrival, line in chunk:
+                    pacer.wait_for(arrival)
+                    sender.add(line)
             if truths is not None and simulation.truths:
                 _write_truths(truths, simulation.drain_truths())
         if sender is not None:
@@ -163,8 +166,9 @@ def _write_truths(handle: IO[bytes], truths: list[Truth]) -> None:
         handle.write(orjson.dumps(record.as_json()) + b"\n")
 
 
-def _progress(simulation: Any, stack: ExitStack, workers: int) -> Iterator[tuple[dt.datetime, bytes]]:
-    """The simulation's timed lines, moving a bar over the simulated window."""
+def _progress(simulation: Any, stack: ExitStack, workers: int) -> Iterator[list[tuple[float, bytes]]]:
+    """The simulation's timed lines a window at a time, moving a bar over the simulated
+    window."""
     console = Console(stderr=True)
     columns = (
         TextColumn("{task.description}"),
@@ -175,29 +179,31 @@ def _progress(simulation: Any, stack: ExitStack, workers: int) -> Iterator[tuple
     progress = stack.enter_context(
         Progress(*columns, console=console, transient=True, disable=not console.is_terminal)
     )
-    start, end = simulation.options.start, simulation.options.end
-    task = progress.add_task("simulating", total=(end - start).total_seconds(), events=0)
-    for number, (arrival, line) in enumerate(simulation.timed_lines(workers=workers), start=1):
-        if number % 5000 == 0:
-            progress.update(task, completed=(arrival - start).total_seconds(), events=number)
-        yield arrival, line
+    start, end = simulation.options.start.timestamp(), simulation.options.end.timestamp()
+    task = progress.add_task("simulating", total=end - start, events=0)
+    events = 0
+    for chunk in simulation.timed_chunks(workers=workers):
+        if chunk:
+            events += len(chunk)
+            progress.update(task, completed=min(chunk[-1][0], end) - start, events=events)
+        yield chunk
 
 
-def _paced(
-    lines: Iterator[tuple[dt.datetime, bytes]], begin: dt.datetime, pace: float
-) -> Iterator[tuple[dt.datetime, bytes]]:
-    """Hold each event back until its arrival time, on a clock running ``pace`` times
+class _Pacer:
+    """Holds each event back until its arrival time, on a clock running ``pace`` times
     real time (0: no holding back)."""
-    if pace <= 0:
-        yield from lines
-        return
-    origin = time.monotonic()
-    for arrival, line in lines:
-        due = (arrival - begin).total_seconds() / pace
-        wait = due - (time.monotonic() - origin)
+
+    def __init__(self, begin: dt.datetime, pace: float) -> None:
+        self._begin = begin.timestamp()
+        self._pace = pace
+        self._origin = time.monotonic()
+
+    def wait_for(self, arrival: float) -> None:
+        if self._pace <= 0:
+            return
+        wait = (arrival - self._begin) / self._pace - (time.monotonic() - self._origin)
         if wait > 0:
             time.sleep(wait)
-        yield arrival, line
 
 
 class _Sender:

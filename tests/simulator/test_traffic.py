@@ -36,12 +36,25 @@ def test_the_same_seed_gives_the_same_events_and_truth() -> None:
     assert [line for _, line in first] != [line for _, line in other]
 
 
-def test_worker_processes_change_nothing_but_the_speed() -> None:
+QUIET = EstateOptions(stores=1, online_orders=20, marketplace_orders=10, click_and_collect=5)
+
+
+@pytest.mark.parametrize(
+    ("start", "hours", "estate"),
+    [(9.5, 3.5, EstateOptions(stores=30)), (1, 4, QUIET)],  # a quiet night has empty windows
+    ids=["day", "quiet-night"],
+)
+def test_worker_processes_change_nothing_but_the_speed(
+    start: float, hours: float, estate: EstateOptions
+) -> None:
     options = SimulationOptions(
-        start=MONDAY + dt.timedelta(hours=9, minutes=30),
-        end=MONDAY + dt.timedelta(hours=13),
-        estate=EstateOptions(stores=30),
+        start=MONDAY + dt.timedelta(hours=start),
+        end=MONDAY + dt.timedelta(hours=start + hours),
+        estate=estate,
     )
+    if estate is QUIET:
+        probe = Simulation(options, PACK)
+        assert any(not probe.window(i)[0] for i in range(len(probe.windows())))
     alone = Simulation(options, PACK)
     together = Simulation(options, PACK)
     assert list(alone.timed_lines()) == list(together.timed_lines(workers=2))
