@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Truth", "expected_state"]
+__all__ = ["Truth", "expected_state", "state_at"]
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,13 @@ class Truth:
 
 def expected_state(truth: Truth, at: dt.datetime) -> str:
     """The state the brief's rules give this transaction when judged at ``at``."""
-    if truth.outcome in ("failed", "completed"):
-        return truth.outcome
-    if truth.stalls_at is not None and at > truth.stalls_at:
+    return state_at(truth.outcome, truth.stalls_at, at)
+
+
+def state_at(outcome: str, stalls_at: dt.datetime | None, at: dt.datetime) -> str:
+    """The state of a transaction with this outcome, judged at ``at``."""
+    if outcome in ("failed", "completed"):
+        return outcome
+    if stalls_at is not None and at > stalls_at:
         return "stalled"
     return "in_progress"
