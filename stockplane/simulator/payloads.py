@@ -23,12 +23,16 @@ Context = dict[str, Any]
 Builder = Callable[[random.Random, Context], dict[str, Any]]
 
 
+def _price(rng: random.Random) -> float:
+    return 2 + (120 - 2) * rng.random()  # = rng.uniform(2, 120), without its call
+
+
 def _money(rng: random.Random, quantity: int) -> dict[str, Any]:
-    return {"amount": round(quantity * rng.uniform(2, 120), 2), "currency": "EUR"}
+    return {"amount": round(quantity * _price(rng), 2), "currency": "EUR"}
 
 
 def _lines(rng: random.Random, ctx: Context) -> list[dict[str, Any]]:
-    return [{"sku": ctx["sku"], "quantity": ctx["quantity"], "unit_price": round(rng.uniform(2, 120), 2)}]
+    return [{"sku": ctx["sku"], "quantity": ctx["quantity"], "unit_price": round(_price(rng), 2)}]
 
 
 _BUILDERS: dict[tuple[str, str], Builder] = {

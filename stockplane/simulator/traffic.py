@@ -67,7 +67,7 @@ class SimulationOptions:
     """Where transaction numbers start (a live trickle continues after the history)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Planned:
     """One event as planned, before it becomes an envelope."""
 
@@ -185,8 +185,7 @@ class Simulation:
                     at += self.rng.expovariate(rate)
                     if at >= stop:
                         break
-                    for arrival, body in self._transaction(kind, at):
-                        events.append((arrival, body))
+                    events += self._transaction(kind, at)
             t = minute
         generated, self.truths = self.truths, truths
         return events, generated, self._number - first
@@ -299,7 +298,8 @@ class Simulation:
         for k, step in enumerate(tx.steps):
             if chain == "missing" and k == fault_step:
                 break
-            at = tx.t0 if k == 0 else previous_arrival + rng.uniform(*step.delay)
+            low, high = step.delay  # random.uniform's own formula, without its call
+            at = tx.t0 if k == 0 else previous_arrival + (low + (high - low) * rng.random())
             if chain == "late" and k == fault_step:
                 due = tx.t0 + (steps[k].deadline or dt.timedelta(0)).total_seconds()
                 at = max(at, due + rng.uniform(60, 1800))
@@ -318,7 +318,9 @@ class Simulation:
             if chain in ("error", "dead_letter") and k == fault_step:
                 step_events[-1].status = chain
             planned += step_events
-            previous_arrival = max(p.arrival for p in step_events)
+            previous_arrival = (
+                step_events[0].arrival if len(step_events) == 1 else max(p.arrival for p in step_events)
+            )
             if chain in ("error", "dead_letter") and k == fault_step:
                 break
             if chain == "oversell" and step.type == "inventory.reserved":
@@ -377,7 +379,7 @@ class Simulation:
             every = self.options.estate.batch_minutes * 60
             arrival = (int(at) // every + 1) * every + self.rng.uniform(0, 30)
         else:
-            arrival = at + self.rng.uniform(0.2, 3.0)
+            arrival = at + (0.2 + (3.0 - 0.2) * self.rng.random())  # = uniform(0.2, 3.0)
         return _Planned(step.type, step.system, instance, at, arrival, k, status, step.inventory_status)
 
     def _envelope(self, tx: TransactionPlan, correlation_id: str, p: _Planned) -> dict[str, Any]:
