@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -19,7 +19,10 @@ from stockplane.errors import InputError, UsageError
 
 from .estate import EstateOptions
 from .faults import load_faults
-from .truth import Truth
+
+if TYPE_CHECKING:
+    from .arrivals import Block
+    from .traffic import Simulation
 
 simulate_app = typer.Typer(invoke_without_command=True)  # help: the callback's docstring
 
@@ -134,20 +137,20 @@ def simulate(
         count = 0
         processes = workers or ((os.cpu_count() or 1) if to is None else 1)
         pacer = _Pacer(begin, pace)
-        for chunk in _progress(simulation, stack, processes):
-            count += len(chunk)
-            if events is not None and chunk:
-                events.write(b"\n".join([line for _, line in chunk]) + b"\n")
+        for block in _progress(simulation, stack, processes):
+            count += len(block)
+            if events is not None:
+                events.write(block.text)
             if sender is not None:
-                for arrival, line in chunk:
+                for arrival, line in block.lines():
                     pacer.wait_for(arrival)
                     sender.add(line)
-            if truths is not None and simulation.truths:
-                _write_truths(truths, simulation.drain_truths())
+            if truths is not None:
+                truths.write(simulation.drain_truth_lines())
         if sender is not None:
             sender.flush()
         if truths is not None:
-            _write_truths(truths, simulation.drain_truths())
+            truths.write(simulation.drain_truth_lines())
     where = ", ".join(str(x) for x in (out, to) if x)
     typer.echo(
         f"{count} events from {simulation.transactions} transactions ({begin:%Y-%m-%d %H:%M} + {span}) to {where}"
@@ -161,14 +164,8 @@ def _open(path: Path) -> IO[bytes]:
         raise InputError(f"{path}: cannot write ({exc.strerror})") from None
 
 
-def _write_truths(handle: IO[bytes], truths: list[Truth]) -> None:
-    for record in truths:
-        handle.write(orjson.dumps(record.as_json()) + b"\n")
-
-
-def _progress(simulation: Any, stack: ExitStack, workers: int) -> Iterator[list[tuple[float, bytes]]]:
-    """The simulation's timed lines a window at a time, moving a bar over the simulated
-    window."""
+def _progress(simulation: Simulation, stack: ExitStack, workers: int) -> Iterator[Block]:
+    """The simulation's blocks of events, moving a bar over the simulated window."""
     console = Console(stderr=True)
     columns = (
         TextColumn("{task.description}"),
@@ -182,11 +179,11 @@ def _progress(simulation: Any, stack: ExitStack, workers: int) -> Iterator[list[
     start, end = simulation.options.start.timestamp(), simulation.options.end.timestamp()
     task = progress.add_task("simulating", total=end - start, events=0)
     events = 0
-    for chunk in simulation.timed_chunks(workers=workers):
-        if chunk:
-            events += len(chunk)
-            progress.update(task, completed=min(chunk[-1][0], end) - start, events=events)
-        yield chunk
+    for block in simulation.timed_blocks(workers=workers):
+        if block:
+            events += len(block)
+            progress.update(task, completed=min(block.arrivals[-1], end) - start, events=events)
+        yield block
 
 
 class _Pacer:

@@ -16,26 +16,24 @@ being generated), not by the length of the run.
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import hashlib
 import random
-from array import array
 from collections import deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any
 
 import orjson
 
 from policies import PolicyPack, Workflow
 
+from .arrivals import Block, Event, Merger, PackedWindow, pack
 from .estate import OFFICE_HOURS, ONLINE_HOURS, STORE_HOURS, Estate, EstateOptions
 from .faults import CHAIN_FAULTS, FaultRates
 from .payloads import CURRENT_VERSION, LEGACY_VERSION, RETIRED_VERSIONS, payload, violation_field
-from .truth import Truth, state_at
+from .truth import Truth, state_at, truth_lines
 from .workflows import BUILDERS, PREFIX, Step, TransactionPlan
 
 __all__ = ["Simulation", "SimulationOptions"]
@@ -45,9 +43,6 @@ WINDOW = dt.timedelta(minutes=15)
 _PER_WINDOW = 1_000_000
 """Transaction numbers per window: window ``i`` numbers from ``i * _PER_WINDOW``."""
 
-_Arrival = tuple[float, bytes]
-"""An event on its way: arrival (epoch seconds) and envelope."""
-_arrival = itemgetter(0)
 
 _UNMAPPED_WORDS = ("shrink", "blocked_stock", "b_grade", "lost_in_store")
 _FAILURES = {
@@ -111,6 +106,7 @@ class Simulation:
         self._number = options.first_number
         self.truths: list[Truth] = []
         """Truth records not yet collected by :meth:`drain_truths`."""
+        self._truth_lines: list[bytes] = []  # the same, as worker processes send them
 
     # -- the clock ------------------------------------------------------------------------
 
@@ -163,15 +159,15 @@ class Simulation:
             t += WINDOW
         return bounds
 
-    def window(self, index: int) -> tuple[list[_Arrival], list[Truth], int]:
-        """The events (in start order) and truths of the transactions that start in window
-        ``index``, and how many started."""
+    def window(self, index: int) -> tuple[list[Event], list[Truth], int]:
+        """The events (in start order, newline-terminated) and truths of the transactions
+        that start in window ``index``, and how many started."""
         begin, until = self.windows()[index]
         self.rng = random.Random(f"{self.options.seed}/{self.run_id}/{index}")
         self._window, self._events = index, 0
         self._number = self.options.first_number + index * _PER_WINDOW
         first, truths, self.truths = self._number, self.truths, []
-        events: list[_Arrival] = []
+        events: list[Event] = []
         daily = self._daily()
         t = begin
         while t < until:
@@ -192,48 +188,45 @@ class Simulation:
 
     def timed_lines(self, *, workers: int = 1) -> Iterator[tuple[dt.datetime, bytes]]:
         """``(arrival time, envelope)`` in arrival order; truths collect in :attr:`truths`."""
-        for chunk in self.timed_chunks(workers=workers):
-            for arrival, line in chunk:
+        for block in self.timed_blocks(workers=workers):
+            for arrival, line in block.lines():
                 yield dt.datetime.fromtimestamp(arrival, dt.UTC), line
 
-    def timed_chunks(self, *, workers: int = 1) -> Iterator[list[tuple[float, bytes]]]:
-        """``(arrival as epoch seconds, envelope)`` in arrival order, a window's worth at a
-        time; truths collect in :attr:`truths`.
+    def timed_blocks(self, *, workers: int = 1) -> Iterator[Block]:
+        """The envelopes in arrival order, a window's worth at a time; truths collect in
+        :attr:`truths`.
 
         With ``workers`` > 1, windows are generated in that many processes (a few at a time,
-        so memory stays bounded) and merged here; the output is the same. Merging sorts
-        each window into what is still in flight and cuts off what is final, so the
-        per-event work stays in C: this process has the least time to spare.
+        so memory stays bounded) and merged here; the output is the same.
         """
-        flight: list[_Arrival] = []
-        bounds = self.windows()
-        for index, (events, truths, started) in enumerate(self._generated(len(bounds), workers)):
-            # a stable sort on arrival alone: ties keep window and generation order
-            flight += events
-            flight.sort(key=_arrival)
-            self.truths += truths
+        merger = Merger()
+        for window, truths, started in self._generated(workers):
+            if isinstance(truths, bytes):
+                self._truth_lines.append(truths)
+            else:
+                self.truths += truths
             self._started += started
-            # whatever starts in a later window arrives later: everything before it is final
-            cut = bisect.bisect_left(flight, bounds[index][1].timestamp(), key=_arrival)
-            yield flight[:cut]
-            flight = flight[cut:]
-        yield flight
+            yield merger.add(window)
+        yield merger.rest()
 
-    def _generated(self, count: int, workers: int) -> Iterator[tuple[list[_Arrival], list[Truth], int]]:
+    def _generated(self, workers: int) -> Iterator[tuple[PackedWindow, list[Truth] | bytes, int]]:
+        count = len(self.windows())
         if workers <= 1 or count < 2:
             for index in range(count):
-                yield self.window(index)
+                yield self._packed(index)
             return
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            pending: deque[Future[_PackedWindow]] = deque()
+            pending: deque[Future[tuple[PackedWindow, bytes, int]]] = deque()
             submitted = 0
             while submitted < count or pending:
                 while submitted < count and len(pending) < workers + 1:
                     pending.append(pool.submit(_window_in_worker, self.options, self.workflows, submitted))
                     submitted += 1
-                arrivals, lines, truths, started = pending.popleft().result()
-                bodies = lines.split(b"\n") if lines else []
-                yield list(zip(array("d", arrivals), bodies, strict=True)), truths, started
+                yield pending.popleft().result()
+
+    def _packed(self, index: int) -> tuple[PackedWindow, list[Truth], int]:
+        events, truths, started = self.window(index)
+        return pack(events, self.windows()[index][1].timestamp()), truths, started
 
     def events(self) -> Iterator[dict[str, Any]]:
         """The same envelopes as :meth:`lines`, as dictionaries."""
@@ -241,12 +234,20 @@ class Simulation:
             yield orjson.loads(line)
 
     def drain_truths(self) -> list[Truth]:
+        """The truth records collected since the last drain."""
         truths, self.truths = self.truths, []
-        return truths
+        lines, self._truth_lines = self._truth_lines, []
+        return truths + [Truth.from_json(orjson.loads(line)) for text in lines for line in text.splitlines()]
+
+    def drain_truth_lines(self) -> bytes:
+        """The same as :meth:`drain_truths`, as JSON lines (what a truth file holds)."""
+        truths, self.truths = self.truths, []
+        lines, self._truth_lines = self._truth_lines, []
+        return b"".join(lines) + truth_lines(truths)
 
     # -- one transaction ------------------------------------------------------------------
 
-    def _transaction(self, kind: str, t0: float) -> list[tuple[float, bytes]]:
+    def _transaction(self, kind: str, t0: float) -> list[Event]:
         """One transaction starting at ``t0``: its emitted events, with its truth recorded."""
         self._number += 1
         transaction = BUILDERS[kind](self.rng, self.estate, self.options.faults, self._number, t0)
@@ -268,14 +269,11 @@ class Simulation:
         arrivals = [p.arrival for p in emitted]
         self._event_faults(transaction, emitted, bodies, arrivals, faults, anomalies)
         self.truths.append(self._truth(correlation_id, workflow, emitted, faults, anomalies))
-        # orjson's bytes keep a 4 KiB buffer whatever their length: an exact-size copy at
-        # once lets the next event reuse the buffer, where holding a window's worth of them
-        # would grow and shrink the heap (page faults) every window, and events waiting for
-        # a later window (days, for a transfer) would each hold 4 KiB
-        return [
-            (arrival, bytes(memoryview(orjson.dumps(body))))
-            for arrival, body in zip(arrivals, bodies, strict=True)
-        ]
+        # orjson's bytes keep a 4 KiB buffer whatever their length: adding the newline
+        # makes an exact-size copy at once, so the next event reuses the buffer (holding a
+        # window's worth of them would grow and shrink the heap every window, and events
+        # waiting for a later window, days for a transfer, would each hold 4 KiB)
+        return [(arrival, orjson.dumps(body) + b"\n") for arrival, body in zip(arrivals, bodies, strict=True)]
 
     def _chance(self, rate: float) -> bool:
         return rate > 0 and self.rng.random() < rate
@@ -501,20 +499,14 @@ class Simulation:
 _worker_simulation: Simulation | None = None
 
 
-_PackedWindow = tuple[bytes, bytes, list[Truth], int]
-"""A window on its way back from a worker: arrival times as packed doubles, the envelopes
-as one newline-joined block (compact JSON holds no raw newline), truths, transactions
-started. Two large objects pickle in a fraction of the time of a tuple per event."""
-
-
 def _window_in_worker(
     options: SimulationOptions, workflows: dict[str, Workflow], index: int
-) -> _PackedWindow:
-    """One window, generated in a worker process; the estate is built from the seed once
-    per process."""
+) -> tuple[PackedWindow, bytes, int]:
+    """One window, generated and packed in a worker process, truths as JSON lines (blocks
+    of text pickle in a fraction of the time of an object per event or transaction); the
+    estate is built from the seed once per process."""
     global _worker_simulation
     if _worker_simulation is None or _worker_simulation.options != options:
         _worker_simulation = Simulation(options, workflows)
-    events, truths, started = _worker_simulation.window(index)
-    arrivals = array("d", [arrival for arrival, _ in events]).tobytes()
-    return arrivals, b"\n".join([line for _, line in events]), truths, started
+    window, truths, started = _worker_simulation._packed(index)
+    return window, truth_lines(truths), started

@@ -9,10 +9,13 @@ deadline passes), so the record keeps the outcome and the moment it would stall,
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Truth", "expected_state", "state_at"]
+import orjson
+
+__all__ = ["Truth", "expected_state", "state_at", "truth_lines"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,11 @@ class Truth:
             events=int(data.get("events", 0)),
             state_at_end=str(data.get("state_at_end", "")),
         )
+
+
+def truth_lines(truths: Iterable[Truth]) -> bytes:
+    """Truth records as JSON lines, the format of a truth file."""
+    return b"".join([orjson.dumps(truth.as_json()) + b"\n" for truth in truths])
 
 
 def expected_state(truth: Truth, at: dt.datetime) -> str:
