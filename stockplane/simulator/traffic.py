@@ -97,7 +97,7 @@ class Simulation:
             f"{options.seed}|{options.start.isoformat()}|{options.first_number}".encode(), digest_size=4
         ).hexdigest()
         self._events = 0
-        self._window = 0
+        self._event_prefix = f"{self.run_id}-0-"
         self._started = 0
         self._end = options.end.timestamp()
         opens = options.estate.maintenance_start
@@ -164,7 +164,8 @@ class Simulation:
         that start in window ``index``, and how many started."""
         begin, until = self.windows()[index]
         self.rng = random.Random(f"{self.options.seed}/{self.run_id}/{index}")
-        self._window, self._events = index, 0
+        self._events = 0
+        self._event_prefix = f"{self.run_id}-{index:x}-"  # event ids: run, window, number
         self._number = self.options.first_number + index * _PER_WINDOW
         first, truths, self.truths = self._number, self.truths, []
         events: list[Event] = []
@@ -386,7 +387,7 @@ class Simulation:
         if p.type in LEGACY_VERSION and tx.location in self.legacy_stores:
             version = LEGACY_VERSION[p.type]
         event: dict[str, Any] = {
-            "event_id": f"{self.run_id}-{self._window:x}-{self._events:x}",
+            "event_id": f"{self._event_prefix}{self._events:x}",
             "correlation_id": correlation_id,
             "type": p.type,
             "schema_version": version,

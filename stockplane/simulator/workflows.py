@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .estate import Estate
 from .faults import FaultRates
@@ -18,10 +18,10 @@ from .faults import FaultRates
 __all__ = ["BUILDERS", "PREFIX", "Step", "TransactionPlan"]
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """One step as the estate performs it: the event type, who sends it, from which
-    instances (one event each), and how long after the previous step."""
+    instances (one event each), and how long after the previous step. (A named tuple:
+    every transaction makes several, and a tuple is made in a third of the time.)"""
 
     type: str
     system: str
