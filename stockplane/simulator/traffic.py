@@ -220,7 +220,7 @@ class Simulation:
             pending: deque[Future[tuple[PackedWindow, bytes, int]]] = deque()
             submitted = 0
             while submitted < count or pending:
-                while submitted < count and len(pending) < workers + 1:
+                while submitted < count and len(pending) < 2 * workers + 2:
                     pending.append(pool.submit(_window_in_worker, self.options, self.workflows, submitted))
                     submitted += 1
                 yield pending.popleft().result()
