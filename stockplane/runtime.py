@@ -1,4 +1,4 @@
-"""Process-wide tuning for long ingestion runs."""
+"""Process-wide tuning for long runs: ingestion, simulation."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ def tune_for_throughput() -> None:
 
     Everything imported at start-up (modules, mappers, compiled schemas) lives for good,
     yet every full collection walked it again while events streamed through: up to a
-    seventh of `stockplane ingest` time. Freezing moves it out of the collector's sight.
+    seventh of `stockplane ingest` time. Freezing moves it out of the collector's sight
+    (and keeps forked worker processes from copying every page of it when they collect).
     The thresholds stay CPython's: raising them bought another 5 % but let cyclic
     garbage pile up in the old generation, and memory must stay flat while ingesting.
     """

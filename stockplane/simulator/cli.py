@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from stockplane.errors import InputError, UsageError
+from stockplane.runtime import tune_for_throughput
 
 from .estate import EstateOptions
 from .faults import load_faults
@@ -136,6 +137,7 @@ def simulate(
             stack.callback(sender.close)
         count = 0
         processes = workers or ((os.cpu_count() or 1) if to is None else 1)
+        tune_for_throughput()  # and worker processes no longer copy the frozen objects
         pacer = _Pacer(begin, pace)
         for block in _progress(simulation, stack, processes):
             count += len(block)

@@ -11,6 +11,8 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
+from .draws import pick
+
 __all__ = ["Catalogue", "Estate", "EstateOptions", "black_friday"]
 
 # Relative traffic per hour of the day (UTC is the estate's local time).
@@ -75,8 +77,8 @@ class Catalogue:
         for klass, share in ABC_DEMAND.items():
             cumulative += share
             if roll < cumulative:
-                return rng.choice(self.by_class[klass])
-        return rng.choice(self.skus)
+                return pick(rng, self.by_class[klass])
+        return pick(rng, self.skus)
 
 
 @dataclass(frozen=True)

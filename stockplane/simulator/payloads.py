@@ -10,6 +10,8 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from .draws import between, pick
+
 __all__ = ["CURRENT_VERSION", "RETIRED_VERSIONS", "event_types", "payload", "violation_field"]
 
 CURRENT_VERSION = {"pos.sale": "2.0.0", "inventory.adjusted": "2.0.0"}
@@ -38,7 +40,7 @@ def _lines(rng: random.Random, ctx: Context) -> list[dict[str, Any]]:
 _BUILDERS: dict[tuple[str, str], Builder] = {
     ("pos.sale", "2.0.0"): lambda rng, ctx: {
         "receipt_id": f"R-{ctx['number']}",
-        "register": rng.randint(1, 8),
+        "register": between(rng, 1, 8),
         "lines": _lines(rng, ctx),
         "total": _money(rng, ctx["quantity"]),
     },
@@ -49,11 +51,11 @@ _BUILDERS: dict[tuple[str, str], Builder] = {
     ("inventory.adjusted", "2.0.0"): lambda rng, ctx: {
         "reason_code": ctx["reason"],
         "delta": ctx["delta"],
-        "book_quantity": rng.randint(0, 400),
+        "book_quantity": between(rng, 0, 400),
     },
     ("inventory.adjusted", "1.0.0"): lambda rng, ctx: {"reason": ctx["reason"], "delta": ctx["delta"]},
     ("availability.published", "1.0.0"): lambda rng, ctx: {
-        "available_to_promise": rng.randint(0, 400),
+        "available_to_promise": between(rng, 0, 400),
         "listing": ctx["sku"],
     },
     ("order.placed", "1.0.0"): lambda rng, ctx: {
@@ -72,14 +74,14 @@ _BUILDERS: dict[tuple[str, str], Builder] = {
     ("order.posted", "1.0.0"): lambda rng, ctx: {"document_number": f"SO{ctx['number']:010d}"},
     ("shipment.picked", "1.0.0"): lambda rng, ctx: {"pick_list": f"PL-{ctx['number']}"},
     ("shipment.shipped", "1.0.0"): lambda rng, ctx: {
-        "carrier": rng.choice(("DHL", "UPS", "DPD", "GLS")),
+        "carrier": pick(rng, ("DHL", "UPS", "DPD", "GLS")),
         "tracking_number": f"TRK{ctx['number']:012d}",
     },
     ("order.collected", "1.0.0"): lambda rng, ctx: {"pickup_code": f"{ctx['number'] % 1_000_000:06d}"},
     ("order.cancelled", "1.0.0"): lambda rng, ctx: {"order_id": ctx["order_id"], "reason": "out_of_stock"},
     ("return.received", "1.0.0"): lambda rng, ctx: {
         "return_id": f"RMA-{ctx['number']}",
-        "reason": rng.choice(("wrong_size", "damaged", "not_as_described", "changed_mind")),
+        "reason": pick(rng, ("wrong_size", "damaged", "not_as_described", "changed_mind")),
     },
     ("return.dispositioned", "1.0.0"): lambda rng, ctx: {"disposition": ctx["disposition"]},
     ("count.recorded", "1.0.0"): lambda rng, ctx: {
@@ -88,7 +90,7 @@ _BUILDERS: dict[tuple[str, str], Builder] = {
         "abc_class": ctx["abc"],
     },
     ("adjustment.approved", "1.0.0"): lambda rng, ctx: {
-        "approved_by": f"supervisor-{rng.randint(1, 40)}",
+        "approved_by": f"supervisor-{between(rng, 1, 40)}",
         "variance": ctx["counted"] - ctx["book"],
     },
     ("transfer.created", "1.0.0"): lambda rng, ctx: {

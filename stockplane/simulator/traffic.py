@@ -30,6 +30,7 @@ import orjson
 from policies import PolicyPack, Workflow
 
 from .arrivals import Block, Event, Merger, PackedWindow, pack
+from .draws import between, pick
 from .estate import OFFICE_HOURS, ONLINE_HOURS, STORE_HOURS, Estate, EstateOptions
 from .faults import CHAIN_FAULTS, FaultRates
 from .payloads import CURRENT_VERSION, LEGACY_VERSION, RETIRED_VERSIONS, payload, violation_field
@@ -288,7 +289,7 @@ class Simulation:
             faults.append(chain)
         steps = workflow.steps
         with_deadline = [k for k in range(1, len(tx.steps)) if steps[k].deadline is not None]
-        fault_step = rng.choice(with_deadline) if with_deadline else 1
+        fault_step = pick(rng, with_deadline) if with_deadline else 1
         retry_step = rng.randrange(1, len(tx.steps)) if self._chance(rates.retry) else None
         if retry_step is not None:
             faults.append("retry")
@@ -310,7 +311,7 @@ class Simulation:
             for i, instance in enumerate(step.instances):
                 when = at + rng.uniform(0, 20) if i else at
                 if k == retry_step and i == 0:  # one sender retries: within the budget per system
-                    for _ in range(rng.randint(1, 2)):
+                    for _ in range(between(rng, 1, 2)):
                         step_events.append(self._event(step, instance, when, k, "retry"))
                         when += rng.uniform(5, 60)
                 step_events.append(self._event(step, instance, when, k))
@@ -427,18 +428,18 @@ class Simulation:
         retirable = [i for i, body in enumerate(bodies) if body["type"] in RETIRED_VERSIONS]
         if retirable and self._chance(rates.retired_schema_version):
             faults.append("retired_schema_version")
-            body = bodies[rng.choice(retirable)]
+            body = bodies[pick(rng, retirable)]
             body["schema_version"] = RETIRED_VERSIONS[body["type"]]
             body["payload"] = payload(body["type"], body["schema_version"], rng, tx.ctx)
             anomalies.add("retired_schema_version")
         if self._chance(rates.contract_violation):
             faults.append("contract_violation")
-            body = rng.choice(bodies)
+            body = pick(rng, bodies)
             body["payload"].pop(violation_field(body["type"], body["schema_version"]))
             anomalies.add("contract_violation")
         if self._chance(rates.unknown_status):
             faults.append("unknown_status")
-            rng.choice(bodies)["inventory_status"] = rng.choice(_UNMAPPED_WORDS)
+            pick(rng, bodies)["inventory_status"] = pick(rng, _UNMAPPED_WORDS)
             anomalies.add("unknown_status")
         originals = len(bodies)
         redelivered: dict[str, str] = {}  # event id -> the kind of its re-delivery
@@ -448,7 +449,7 @@ class Simulation:
             faults.append(kind)
             # another event than the one already re-delivered, where there is one
             candidates = [i for i in range(originals) if bodies[i]["event_id"] not in redelivered]
-            index = rng.choice(candidates or range(originals))
+            index = pick(rng, candidates or range(originals))
             later = arrivals[index] + rng.uniform(1, 600)
             if later > end:
                 continue  # the re-delivery would come after the window: nothing to see

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from .draws import between, pick
 from .estate import Estate
 from .faults import FaultRates
 
@@ -61,8 +62,8 @@ Builder = Callable[[random.Random, Estate, FaultRates, int, float], TransactionP
 def _store_sale(
     rng: random.Random, estate: Estate, faults: FaultRates, number: int, t0: float
 ) -> TransactionPlan:
-    store = rng.choice(estate.stores)
-    quantity = 1 if rng.random() < 0.8 else rng.randint(2, 4)
+    store = pick(rng, estate.stores)
+    quantity = 1 if rng.random() < 0.8 else between(rng, 2, 4)
     ctx = {
         "sku": estate.catalogue.pick(rng),
         "quantity": quantity,
@@ -89,7 +90,7 @@ def _store_sale(
 def _store_return(
     rng: random.Random, estate: Estate, faults: FaultRates, number: int, t0: float
 ) -> TransactionPlan:
-    store = rng.choice(estate.stores)
+    store = pick(rng, estate.stores)
     disposition = rng.choices(("sellable", "damaged", "quarantined"), (0.7, 0.2, 0.1))[0]
     ctx = {
         "sku": estate.catalogue.pick(rng),
@@ -114,7 +115,7 @@ def _store_return(
 def _order(
     rng: random.Random, estate: Estate, number: int, t0: float, marketplace: str | None
 ) -> TransactionPlan:
-    centre = rng.choice(estate.distribution_centres)
+    centre = pick(rng, estate.distribution_centres)
     quantity = 1 if rng.random() < 0.85 else 2
     order_id = f"O-{number}"
     ctx = {
@@ -153,13 +154,13 @@ def _ecommerce_order(
 def _marketplace_order(
     rng: random.Random, estate: Estate, faults: FaultRates, number: int, t0: float
 ) -> TransactionPlan:
-    return _order(rng, estate, number, t0, rng.choice(estate.marketplaces))
+    return _order(rng, estate, number, t0, pick(rng, estate.marketplaces))
 
 
 def _click_and_collect(
     rng: random.Random, estate: Estate, faults: FaultRates, number: int, t0: float
 ) -> TransactionPlan:
-    store = rng.choice(estate.stores)
+    store = pick(rng, estate.stores)
     ctx = {
         "sku": estate.catalogue.pick(rng),
         "quantity": 1,
@@ -193,14 +194,14 @@ def _cycle_count(
     at_store = (
         rng.random() * (store_counts + options.distribution_centres * options.counts_per_dc) < store_counts
     )
-    location = rng.choice(estate.stores) if at_store else rng.choice(estate.distribution_centres)
+    location = pick(rng, estate.stores) if at_store else pick(rng, estate.distribution_centres)
     system = "pos" if at_store else "wms"
     sku = estate.catalogue.pick(rng)
-    book = rng.randint(0, 200)
+    book = between(rng, 0, 200)
     counted = book
     discrepancy = faults.count_discrepancy > 0 and rng.random() < faults.count_discrepancy
     if discrepancy:
-        counted = book + rng.choice((-5, -3, -2, -1, 1, 2, 3)) if book >= 5 else book + rng.randint(1, 3)
+        counted = book + pick(rng, (-5, -3, -2, -1, 1, 2, 3)) if book >= 5 else book + between(rng, 1, 3)
     ctx = {
         "sku": sku,
         "quantity": counted,
@@ -231,14 +232,14 @@ def _cycle_count(
 def _transfer(
     rng: random.Random, estate: Estate, faults: FaultRates, number: int, t0: float
 ) -> TransactionPlan:
-    source = rng.choice(estate.distribution_centres)
+    source = pick(rng, estate.distribution_centres)
     to_store = rng.random() < 0.8 or len(estate.distribution_centres) < 2
     target = (
-        rng.choice(estate.stores)
+        pick(rng, estate.stores)
         if to_store
-        else rng.choice([d for d in estate.distribution_centres if d != source])
+        else pick(rng, [d for d in estate.distribution_centres if d != source])
     )
-    quantity = rng.randint(6, 120)
+    quantity = between(rng, 6, 120)
     ctx = {
         "sku": estate.catalogue.pick(rng),
         "quantity": quantity,
