@@ -1,7 +1,7 @@
 """Benchmark event ingestion from JSONL against the floor of a plain batched insert.
 
 Run: ``.venv/bin/python bench/ingest_bench.py [--events 1000000]``. Both sides read the
-same generated file (store sales of four events each, every tenth one left open) in the
+same generated file (store sales of five events each, every tenth one left open) in the
 same run:
 
 - floor: each line parsed with orjson and inserted with ``executemany`` in batches of
@@ -31,10 +31,11 @@ import orjson
 
 ROOT = Path(__file__).resolve().parent.parent
 STEPS = (
-    ("pos.sale", "pos"),
-    ("inventory.adjusted", "erp"),
-    ("availability.published", "ecommerce"),
-    ("availability.published", "marketplace"),
+    ("pos.sale", "pos", "pos-1"),
+    ("inventory.adjusted", "erp", "erp-1"),
+    ("availability.published", "ecommerce", "ecommerce-1"),
+    ("availability.published", "marketplace", "marketplace-a"),  # every marketplace of the
+    ("availability.published", "marketplace", "marketplace-b"),  # pack publishes a sale
 )
 
 
@@ -45,14 +46,14 @@ def write_events(path: Path, count: int) -> None:
             sale, step = divmod(number, len(STEPS))
             if sale % 10 == 9 and step >= 2:  # an open transaction: availability never published
                 continue
-            kind, system = STEPS[step]
+            kind, system, instance = STEPS[step]
             at = start + dt.timedelta(milliseconds=sale * 5 + step * 900)
             event = {
                 "event_id": f"ev-{number}",
                 "correlation_id": f"sale-{sale}",
                 "type": kind,
                 "schema_version": "1.0.0",
-                "source": {"system": system, "instance": f"{system}-1"},
+                "source": {"system": system, "instance": instance},
                 "occurred_at": at.isoformat(),
                 "status": "ok",
                 "sku": f"SKU-{sale % 5000}",

@@ -38,7 +38,7 @@ def build_pack(meta: Mapping[str, Any], lineage: tuple[str, ...], sections: Mapp
         statuses=_statuses(sections.get("statuses", {})),
         workflows=MappingProxyType(
             {
-                name: _workflow(name, spec)
+                name: _workflow(name, spec, sections.get("workflows", {}).get("instances", {}))
                 for name, spec in sections.get("workflows", {}).get("workflows", {}).items()
             }
         ),
@@ -75,20 +75,25 @@ def _statuses(spec: Mapping[str, Any]) -> Statuses:
     )
 
 
-def _workflow(name: str, spec: Mapping[str, Any]) -> Workflow:
-    steps = tuple(
-        WorkflowStep(
-            type=step["type"],
-            systems=_strings(step.get("system")),
-            deadline=_duration(step.get("deadline")),
-            optional=bool(step.get("optional", False)),
-            each_instance=bool(step.get("each_instance", False)),
-            channels=_strings(step.get("channel")),
-            description=step.get("description", ""),
+def _workflow(name: str, spec: Mapping[str, Any], instances: Mapping[str, Any]) -> Workflow:
+    steps = []
+    for step in spec["steps"]:
+        systems = _strings(step.get("system"))
+        each_instance = bool(step.get("each_instance", False))
+        expected = [i for system in systems for i in instances.get(system, ())] if each_instance else []
+        steps.append(
+            WorkflowStep(
+                type=step["type"],
+                systems=systems,
+                deadline=_duration(step.get("deadline")),
+                optional=bool(step.get("optional", False)),
+                each_instance=each_instance,
+                instances=tuple(dict.fromkeys(expected)),
+                channels=_strings(step.get("channel")),
+                description=step.get("description", ""),
+            )
         )
-        for step in spec["steps"]
-    )
-    return Workflow(name, steps, spec.get("description", ""))
+    return Workflow(name, tuple(steps), spec.get("description", ""))
 
 
 def _alert(name: str, spec: Mapping[str, Any]) -> BurnRateAlert:

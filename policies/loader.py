@@ -265,6 +265,7 @@ def _cross_section_problems(merged: dict[str, Any], layers: list[_Layer]) -> lis
                 pointer = join_pointer(join_pointer("/mappings", system), word)
                 message = f"{pointer}: {system} word {word!r} maps to {target!r}, which is not a canonical status (expected one of: {', '.join(sorted(canonical))})"
                 problems.append(_locate(documents("statuses"), pointer, message))
+    problems += _instance_problems(_mapping(merged.get("workflows")), documents("workflows"))
     slos = _mapping(merged.get("slos"))
     alerts = set(_mapping(slos.get("burn_rate_alerts")))
     workflows = set(_mapping(_mapping(merged.get("workflows")).get("workflows")))
@@ -292,6 +293,27 @@ def _cross_section_problems(merged: dict[str, Any], layers: list[_Layer]) -> lis
                         f"{pointer}: unknown workflow {workflow!r} (expected one of: {', '.join(sorted(workflows))})",
                     )
                 )
+    return problems
+
+
+def _instance_problems(section: Mapping[str, Any], documents: list[Document]) -> list[Problem]:
+    """A step expected from each instance of its system needs those instances listed."""
+    problems = []
+    listed = _mapping(section.get("instances"))
+    for name, workflow in _mapping(section.get("workflows")).items():
+        steps = _mapping(workflow).get("steps")
+        for index, step in enumerate(steps if isinstance(steps, list) else []):
+            if not (isinstance(step, Mapping) and step.get("each_instance") is True):
+                continue
+            system = step.get("system")
+            systems = [system] if isinstance(system, str) else system if isinstance(system, list) else []
+            unlisted = [s for s in systems if s not in listed]
+            if systems and not unlisted:
+                continue
+            pointer = f"{join_pointer('/workflows', name)}/steps/{index}/each_instance"
+            needs = f"`instances` to list those of {', '.join(unlisted)}" if unlisted else "a `system`"
+            message = f"{pointer}: a step expected from each instance needs {needs}"
+            problems.append(_locate(documents, pointer, message))
     return problems
 
 

@@ -56,6 +56,9 @@ class WorkflowStep:
     deadline: timedelta | None = None
     optional: bool = False
     each_instance: bool = False
+    instances: tuple[str, ...] = ()
+    """With ``each_instance``: the instances that must each send it (the pack's ``instances``
+    of the step's systems); the step arrives when the last of them has."""
     channels: tuple[str, ...] = ()
     """Only events of these channels count; tells apart workflows with the same first event."""
     description: str = ""

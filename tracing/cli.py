@@ -219,9 +219,8 @@ def trace_show(
             typer.echo(f"             trace {event['traceparent']}")
     for step in found["missing"]:
         due = step["due_at"][:19] if step["due_at"] else "no deadline"
-        typer.echo(
-            f"  missing: {step['type']} from {', '.join(step['systems']) or 'any system'}, due {due}{' (late)' if step['late'] else ''}"
-        )
+        senders = ", ".join(step.get("instances") or step["systems"]) or "any system"
+        typer.echo(f"  missing: {step['type']} from {senders}, due {due}{' (late)' if step['late'] else ''}")
     for anomaly in found["details"]:
         typer.echo(f"  anomaly: {anomaly['kind']}: {anomaly['message']}")
 

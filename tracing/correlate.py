@@ -63,11 +63,14 @@ class StepProgress:
     due_at: dt.datetime | None
     late: bool
     at: dt.datetime | None
-    """When the step first happened; None until it arrives."""
+    """When the step happened (for a step expected from each instance, when the last of
+    them first sent it); None until it arrives."""
+    missing_instances: tuple[str, ...] = ()
+    """Of a step expected from each instance, those not heard from yet."""
 
     @property
     def arrived(self) -> bool:
-        return bool(self.events)
+        return bool(self.events) and not self.missing_instances
 
 
 @dataclass(frozen=True)
@@ -187,8 +190,15 @@ def _progress(
         hits = tuple(e for e in events if _matches(e, step))
         due = started + step.deadline if step.deadline is not None else None
         at = hits[0].occurred_at if hits else None  # events come in occurred_at order
+        missing = () if hits else step.instances
+        if step.instances and hits:
+            first: dict[str, dt.datetime] = {}
+            for event in hits:
+                first.setdefault(event.instance, event.occurred_at)
+            missing = tuple(i for i in step.instances if i not in first)
+            at = None if missing else max(first[i] for i in step.instances)
         late = due is not None and (at if at is not None else now) > due
-        progress.append(StepProgress(step, hits, due, late, at))
+        progress.append(StepProgress(step, hits, due, late, at, missing))
     return tuple(progress)
 
 

@@ -134,6 +134,8 @@ class MissingStep(BaseModel):
     systems: list[str]
     due_at: dt.datetime | None
     late: bool
+    instances: list[str] = []
+    """Of a step expected from each instance (every marketplace), those not heard from yet."""
 
 
 class AnomalyRead(BaseModel):
@@ -380,7 +382,13 @@ def timeline(correlation_id: str, request: Request, session: SessionDep, _reader
         **summary,
         events=events,
         missing=[
-            MissingStep(type=p.step.type, systems=list(p.step.systems), due_at=p.due_at, late=p.late)
+            MissingStep(
+                type=p.step.type,
+                systems=list(p.step.systems),
+                due_at=p.due_at,
+                late=p.late,
+                instances=list(p.missing_instances),
+            )
             for p in verdict.missing
         ],
         details=[

@@ -262,7 +262,8 @@ class Simulation:
         anomalies: set[str] = set()
         if "orphan" in faults:
             anomalies.add("orphan")
-        if "out_of_order" in faults and any(p.step == self._shifted_step for p in emitted):
+        arrived = _arrived_steps(workflow, emitted)
+        if "out_of_order" in faults and self._shifted_step in arrived:
             anomalies.add("out_of_order")
         if transaction.ctx.get("discrepancy"):
             faults.append("count_discrepancy")
@@ -270,7 +271,7 @@ class Simulation:
         bodies = [self._envelope(transaction, correlation_id, p) for p in emitted]
         arrivals = [p.arrival for p in emitted]
         self._event_faults(transaction, emitted, bodies, arrivals, faults, anomalies)
-        self.truths.append(self._truth(correlation_id, workflow, emitted, faults, anomalies))
+        self.truths.append(self._truth(correlation_id, workflow, emitted, arrived, faults, anomalies))
         # orjson's bytes keep a 4 KiB buffer whatever their length: adding the newline
         # makes an exact-size copy at once, so the next event reuses the buffer (holding a
         # window's worth of them would grow and shrink the heap every window, and events
@@ -468,14 +469,14 @@ class Simulation:
         correlation_id: str,
         workflow: Workflow,
         emitted: list[_Planned],
+        arrived: set[int],
         faults: list[str],
         anomalies: set[str],
     ) -> Truth:
         """The brief's rules applied to what was emitted: failed on an error or dead
-        letter, completed when every required step arrived, otherwise open until the
+        letter, completed when every required step ``arrived``, otherwise open until the
         first deadline of a missing required step (measured from the first event)."""
         started = min(p.at for p in emitted)
-        arrived = {p.step for p in emitted}
         missing = [k for k, s in enumerate(workflow.steps) if not s.optional and k not in arrived]
         if any(p.status in ("error", "dead_letter") for p in emitted):
             outcome, stalls_at = "failed", None
@@ -496,6 +497,15 @@ class Simulation:
             events=len(emitted),
             state_at_end=state_at(outcome, stalls_at, self.options.end),
         )
+
+
+def _arrived_steps(workflow: Workflow, emitted: list[_Planned]) -> set[int]:
+    """The steps the correlator will count as arrived: those with an event, and for a step
+    expected from each instance (every marketplace), an event from every one of them."""
+    heard: dict[int, set[str]] = {}
+    for p in emitted:
+        heard.setdefault(p.step, set()).add(p.instance)
+    return {k for k, senders in heard.items() if k >= 0 and senders.issuperset(workflow.steps[k].instances)}
 
 
 _worker_simulation: Simulation | None = None

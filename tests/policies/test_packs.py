@@ -169,11 +169,11 @@ class TestCli:
         assert "retail-omnichannel@1.0.0 is valid" in ok.stdout
         broken = cli("policy", "validate", BROKEN)
         assert broken.code == 1
-        assert "13 problem(s)" in broken.stdout
+        assert "14 problem(s)" in broken.stdout
         assert cli("policy", "validate", "/nonexistent/pack").code == 2
         report = json.loads(cli("policy", "validate", BROKEN, "--format", "json").stdout)
         assert report["valid"] is False
-        assert len(report["problems"]) == 13
+        assert len(report["problems"]) == 14
         assert all(problem["line"] for problem in report["problems"])
 
     def test_show_merged_pack(self, cli, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -36,7 +36,16 @@ def sale(correlation_id: str, *, complete: bool, seconds_ago: float = 60) -> lis
     if complete:
         events += [
             envelope(correlation_id, "availability.published", "ecommerce", seconds_ago - 30),
-            envelope(correlation_id, "availability.published", "marketplace", seconds_ago - 40),
+            *(
+                envelope(
+                    correlation_id,
+                    "availability.published",
+                    "marketplace",
+                    seconds_ago - 40,
+                    source={"system": "marketplace", "instance": instance},
+                )
+                for instance in ("marketplace-a", "marketplace-b")  # the pack's marketplaces
+            ),
         ]
     return events
 
@@ -55,7 +64,7 @@ def test_ingest_correlate_and_read_back(service: Service) -> None:
     batch = [*sale("sale-ok", complete=True), *sale("sale-open", complete=False)]
     answer = post(service, batch)
     assert answer.status_code == 200, answer.text
-    assert answer.json() == {"accepted": 6, "duplicates": 0, "rejected": [], "transactions": 2}
+    assert answer.json() == {"accepted": 7, "duplicates": 0, "rejected": [], "transactions": 2}
     viewer = service.as_role("viewer")
     listing = service.client.get("/v1/transactions", headers=viewer).json()
     states = {t["correlation_id"]: t["state"] for t in listing["items"]}
@@ -64,6 +73,7 @@ def test_ingest_correlate_and_read_back(service: Service) -> None:
     assert [e["type"] for e in timeline["events"]] == ["pos.sale", "inventory.adjusted"]
     assert timeline["events"][1]["from_previous_ms"] == 20_000
     assert [m["type"] for m in timeline["missing"]] == ["availability.published", "availability.published"]
+    assert [m["instances"] for m in timeline["missing"]] == [[], ["marketplace-a", "marketplace-b"]]
     assert service.client.get("/v1/transactions/nope", headers=viewer).status_code == 404
 
 
@@ -112,7 +122,7 @@ def test_partial_acceptance_reports_every_reason_by_index(service: Service) -> N
 
 
 def test_ndjson_limits_and_roles(service: Service) -> None:
-    assert post(service, sale("sale-nd", complete=True), ndjson=True).json()["accepted"] == 4
+    assert post(service, sale("sale-nd", complete=True), ndjson=True).json()["accepted"] == 5
     assert post(service, sale("sale-role", complete=False), role="viewer").status_code == 403
     assert post(service, sale("sale-role", complete=False), role="admin").status_code == 200
     service.client.app.state.settings.tracing.max_batch_events = 3

@@ -34,7 +34,8 @@ SALE = [
     event("pos.sale", "pos", 0),
     event("inventory.adjusted", "erp", 60),
     event("availability.published", "ecommerce", 90),
-    event("availability.published", "marketplace", 120),
+    event("availability.published", "marketplace", 110, instance="marketplace-b"),
+    event("availability.published", "marketplace", 120, instance="marketplace-a"),
 ]
 
 
@@ -58,6 +59,21 @@ def test_completed_store_sale_with_hops_and_sync_latency() -> None:
     assert transaction.missing == ()
 
 
+def test_every_listed_marketplace_must_publish_a_store_sale() -> None:
+    one_marketplace = SALE[:4]  # marketplace-b published, marketplace-a not yet
+    waiting = run(one_marketplace, minutes=10)
+    assert waiting.state == "in_progress"
+    (missing,) = waiting.missing
+    assert (missing.step.systems, missing.missing_instances) == (("marketplace",), ("marketplace-a",))
+    assert run(one_marketplace, minutes=16).state == "stalled"  # marketplaces are due after 15 minutes
+    unknown = [*SALE[:3], event("availability.published", "marketplace", 100, instance="marketplace-z")]
+    assert run(unknown, minutes=3).missing[0].missing_instances == ("marketplace-a", "marketplace-b")
+    # the step arrives with the last marketplace: its hop is measured to that one
+    complete = run(SALE, minutes=3)
+    assert complete.steps[3].at == T0 + dt.timedelta(seconds=120)
+    assert complete.hops[3].from_previous == dt.timedelta(seconds=30)
+
+
 def test_in_progress_then_stalled_as_deadlines_pass() -> None:
     started = SALE[:2]  # the ERP adjusted; no channel published yet
     assert run(started, minutes=5).state == "in_progress"
@@ -72,7 +88,8 @@ def test_late_arrival_reopens_a_stalled_transaction() -> None:
     late = [
         *SALE[:2],
         event("availability.published", "ecommerce", 16 * 60),
-        event("availability.published", "marketplace", 17 * 60),
+        event("availability.published", "marketplace", 17 * 60, instance="marketplace-a"),
+        event("availability.published", "marketplace", 17 * 60, instance="marketplace-b"),
     ]
     reopened = run(late, minutes=20)
     assert reopened.state == "completed"
