@@ -212,6 +212,9 @@ class Simulation:
         yield merger.rest()
 
     def _generated(self, workers: int) -> Iterator[tuple[PackedWindow, list[Truth] | bytes, int]]:
+        """Each window packed, in start order: here, or in worker processes that keep two
+        windows each in hand (night windows are small, day ones large: a worker done early
+        starts the next instead of waiting for the merge)."""
         count = len(self.windows())
         if workers <= 1 or count < 2:
             for index in range(count):
