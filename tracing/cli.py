@@ -213,7 +213,7 @@ def trace_show(
     for event in found["events"]:
         typer.echo(
             f"  +{event['from_start_ms'] / 1000:>8.1f}s  (+{event['from_previous_ms'] / 1000:.1f}s)  "
-            f"{event['system']:<12} {event['type']:<26} {event['status']}"
+            f"{event['system']:<12} {event['type']:<26} {event['status']:<11} {event['instance']}"
         )
         if event.get("traceparent"):
             typer.echo(f"             trace {event['traceparent']}")

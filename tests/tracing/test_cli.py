@@ -85,7 +85,7 @@ def test_trace_list_and_show_against_the_server(
     shown = cli("trace", "show", "srv-err").stdout
     assert (
         "[failed]" in shown
-        and "dead_letter" in shown
+        and "dead_letter erp-1" in shown  # the status, then the instance that sent it
         and "Q-7" in shown
         and "missing: availability.published from ecommerce" in shown
         and "missing: availability.published from marketplace-a, marketplace-b" in shown
