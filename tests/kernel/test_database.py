@@ -22,6 +22,7 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stockplane.database import UtcDateTime, insert_rows
@@ -104,6 +105,22 @@ def test_rows_round_trip_on_every_database(database_url: str) -> None:
             insert_rows(session, _THINGS, [])  # nothing to do, no error
             got = session.execute(select(_THINGS).order_by(_THINGS.c.id)).mappings().all()
         assert [{k: v for k, v in row.items() if k != "id"} for row in got] == _ROWS
+    finally:
+        _METADATA.drop_all(engine)
+        engine.dispose()
+
+
+def test_a_duplicate_key_is_an_integrity_error_on_every_database(database_url: str) -> None:
+    """The import turns it into "send the batch again"; no path may let it through."""
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    _METADATA.create_all(engine)
+    try:
+        with Session(engine) as session:
+            insert_rows(session, _THINGS, [{**_ROWS[0], "id": 7}])
+            with pytest.raises(IntegrityError):
+                insert_rows(session, _THINGS, [{**_ROWS[1], "id": 8}, {**_ROWS[0], "id": 7}])
+            session.rollback()
+            assert session.execute(select(_THINGS.c.id)).scalars().all() == []  # nothing half-written
     finally:
         _METADATA.drop_all(engine)
         engine.dispose()
