@@ -296,3 +296,21 @@ def test_an_envelopes_traceparent_links_its_timeline_entry(service: Service) -> 
     assert post(service, [linked, plain]).json()["accepted"] == 2
     timeline = service.client.get("/v1/transactions/c-tp-1", headers=service.as_role("viewer")).json()
     assert [e["traceparent"] for e in timeline["events"]] == [traceparent, None]
+
+
+def test_a_race_for_the_same_events_asks_to_send_again(service: Service, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Another request stores the batch's events between the duplicate check and the
+    insert: the database's unique key decides, the answer is 409, nothing is half-written."""
+    import tracing.ingest
+
+    batch = sale("sale-race", complete=True)
+    assert post(service, batch).status_code == 200
+    monkeypatch.setattr(tracing.ingest, "_existing", lambda session, event_ids: {})  # looked too early
+    again = post(service, [*batch, *sale("sale-race-2", complete=True)])
+    assert again.status_code == 409, again.text
+    assert again.headers["content-type"] == "application/problem+json"
+    assert "send the batch again" in again.json()["detail"]
+    monkeypatch.undo()
+    viewer = service.as_role("viewer")
+    assert service.client.get("/v1/transactions/sale-race-2", headers=viewer).status_code == 404
+    assert post(service, [*batch, *sale("sale-race-2", complete=True)]).json()["duplicates"] == len(batch)
