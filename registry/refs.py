@@ -13,7 +13,7 @@ to know which file a node came from.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -174,8 +174,8 @@ class RefResolver:
         return node
 
 
-def _containers_with_refs(data: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
+def _mappings(data: Any) -> Iterator[dict[str, Any]]:
+    """Every mapping in a parsed document, once each (YAML aliases share nodes)."""
     seen: set[int] = set()
     stack = [data]
     while stack:
@@ -184,34 +184,26 @@ def _containers_with_refs(data: Any) -> list[dict[str, Any]]:
             continue
         seen.add(id(node))
         if isinstance(node, dict):
-            if isinstance(node.get("$ref"), str):
-                found.append(node)
+            yield node
             stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
         elif isinstance(node, list):
             stack.extend(v for v in node if isinstance(v, (dict, list)))
-    return found
+
+
+def _containers_with_refs(data: Any) -> list[dict[str, Any]]:
+    return [node for node in _mappings(data) if isinstance(node.get("$ref"), str)]
 
 
 def _anchor_index(data: Any) -> dict[str, Any]:
     """Plain-name fragments: ``$anchor`` and draft-07 ``$id: "#name"``."""
     anchors: dict[str, Any] = {}
-    seen: set[int] = set()
-    stack = [data]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, dict):
-            for key in ("$anchor", "$id", "id"):
-                value = node.get(key)
-                if isinstance(value, str):
-                    name = value.removeprefix("#") if key != "$anchor" else value
-                    if name and (key == "$anchor" or value.startswith("#")):
-                        anchors.setdefault(name, node)
-            stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
-        elif isinstance(node, list):
-            stack.extend(v for v in node if isinstance(v, (dict, list)))
+    for node in _mappings(data):
+        for key in ("$anchor", "$id", "id"):
+            value = node.get(key)
+            if isinstance(value, str):
+                name = value.removeprefix("#") if key != "$anchor" else value
+                if name and (key == "$anchor" or value.startswith("#")):
+                    anchors.setdefault(name, node)
     return anchors
 
 
