@@ -126,23 +126,32 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     connection.exec_driver_sql(sql, values)
 
 
+def _aware(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware")
+    return value
+
+
 def _copy_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """PostgreSQL's bulk load: psycopg writes each value in COPY's text format (timestamps
     with their offset, booleans, NULLs); JSON columns get their text, as they would from
-    SQLAlchemy."""
+    SQLAlchemy, and naive timestamps are refused, as :class:`UtcDateTime` refuses them."""
     import psycopg
     from psycopg import sql
 
-    keys = list(rows[0])
-    json_keys = {key for key in keys if isinstance(table.c[key].type, JSON)}
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, keys))
-    )
+    plan: list[tuple[str, Converter]] = []
+    for key in rows[0]:
+        column_type = table.c[key].type
+        convert = _json_text if isinstance(column_type, JSON) else None
+        plan.append((key, _aware if isinstance(column_type, UtcDateTime) else convert))
+    name = sql.Identifier(table.schema, table.name) if table.schema else sql.Identifier(table.name)
+    columns = sql.SQL(", ").join(sql.Identifier(key) for key, _ in plan)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(name, columns)
     driver = connection.connection.driver_connection
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
             for row in rows:
-                copy.write_row([_json_text(row[key]) if key in json_keys else row[key] for key in keys])
+                copy.write_row([row[key] if convert is None else convert(row[key]) for key, convert in plan])
     except psycopg.IntegrityError as exc:
         raise IntegrityError(statement.as_string(driver), None, exc) from exc
 

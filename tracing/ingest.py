@@ -115,13 +115,18 @@ def ingest(
     redelivered: set[str] = set()  # transactions whose stored events changed: re-read them
     if repeats:
         stored.update(_existing(session, [event_id for event_id, _ in repeats if event_id not in stored]))
+        changes: dict[int, dict[str, Any]] = {}  # per stored event: its new delivery count and flag
         for event_id, digest in repeats:
             previous = stored[event_id]
-            previous.deliveries += 1
+            change = changes.setdefault(
+                previous.id,
+                {"id": previous.id, "deliveries": previous.deliveries, "conflicting": previous.conflicting},
+            )
+            change["deliveries"] += 1
             if previous.content_hash != digest:
-                previous.conflicting = True
+                change["conflicting"] = True
             redelivered.add(previous.correlation_id)
-        session.flush()
+        session.execute(update(StoredEvent), list(changes.values()))  # by primary key, one executemany
     _record_usage(session, [event for events in arrived.values() for event in events], now)
     result.accepted = len(rows)
     result.duplicates = len(repeats)
@@ -235,10 +240,22 @@ def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
         yield values[start : start + _CHUNK]
 
 
-def _existing(session: Session, event_ids: Sequence[str]) -> dict[str, StoredEvent]:
-    found: dict[str, StoredEvent] = {}
+_DELIVERY_COLUMNS = (
+    StoredEvent.id,
+    StoredEvent.event_id,
+    StoredEvent.correlation_id,
+    StoredEvent.content_hash,
+    StoredEvent.deliveries,
+    StoredEvent.conflicting,
+)
+
+
+def _existing(session: Session, event_ids: Sequence[str]) -> dict[str, Row[Any]]:
+    """What the store knows of these events: enough to count a re-delivery (plain rows,
+    not ORM objects: a re-run import meets every event again)."""
+    found: dict[str, Row[Any]] = {}
     for chunk in _chunks(event_ids):
-        for row in session.scalars(select(StoredEvent).where(StoredEvent.event_id.in_(chunk))):
+        for row in session.execute(select(*_DELIVERY_COLUMNS).where(StoredEvent.event_id.in_(chunk))):
             found[row.event_id] = row
     return found
 

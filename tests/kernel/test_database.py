@@ -88,11 +88,15 @@ def test_sqlite_rows_match_what_sqlalchemy_stores() -> None:
     assert stored[1][1][3] == "2026-11-28 12:30:00.000000"  # converted to UTC, microseconds kept
 
 
-def test_naive_timestamps_are_refused() -> None:
-    engine = create_engine("sqlite://")
+def test_naive_timestamps_are_refused_on_every_database(database_url: str) -> None:
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
     _METADATA.create_all(engine)
-    with Session(engine) as session, pytest.raises(ValueError, match="timezone-aware"):
-        insert_rows(session, _THINGS, [{**_ROWS[0], "at": dt.datetime(2026, 1, 1)}])
+    try:
+        with Session(engine) as session, pytest.raises(ValueError, match="timezone-aware"):
+            insert_rows(session, _THINGS, [{**_ROWS[0], "at": dt.datetime(2026, 1, 1)}])
+    finally:
+        _METADATA.drop_all(engine)
+        engine.dispose()
 
 
 def test_rows_round_trip_on_every_database(database_url: str) -> None:
