@@ -27,13 +27,14 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    update,
 )
 from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeEngine
 
-__all__ = ["Base", "Database", "UtcDateTime", "insert_rows", "normalise_url"]
+__all__ = ["Base", "Database", "UtcDateTime", "insert_rows", "normalise_url", "update_rows"]
 
 _NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -154,6 +155,58 @@ def _copy_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str,
                 copy.write_row([row[key] if convert is None else convert(row[key]) for key, convert in plan])
     except psycopg.IntegrityError as exc:
         raise IntegrityError(statement.as_string(driver), None, exc) from exc
+
+
+def update_rows(session: Session, model: type[DeclarativeBase], rows: Sequence[Mapping[str, Any]]) -> None:
+    """Update many rows by primary key (each row holds the key and the same columns).
+
+    PostgreSQL: one ``UPDATE ... FROM unnest(...)`` with a column of values per array (as
+    row by row statements, it kept the server busy for most of a re-run import). Others:
+    SQLAlchemy's bulk update by primary key, one ``executemany``.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        _update_from_arrays(connection, model.__table__, rows)  # type: ignore[arg-type]
+    else:
+        session.execute(update(model), rows)
+
+
+def _update_from_arrays(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    from psycopg import sql
+
+    (key,) = (column.name for column in table.primary_key.columns)
+    names = list(rows[0])
+    arrays = []
+    for name in names:
+        column_type = table.c[name].type
+        convert = (
+            _json_text
+            if isinstance(column_type, JSON)
+            else _aware
+            if isinstance(column_type, UtcDateTime)
+            else None
+        )
+        arrays.append([row[name] if convert is None else convert(row[name]) for row in rows])
+    # the types come from our own models, compiled by SQLAlchemy for PostgreSQL
+    typed = [
+        sql.SQL("%s::{}[]").format(sql.SQL(table.c[n].type.compile(dialect=connection.dialect)))
+        for n in names
+    ]
+    statement = sql.SQL(
+        "UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v ({columns}) WHERE {table}.{key} = v.{key}"
+    ).format(
+        table=sql.Identifier(table.schema, table.name) if table.schema else sql.Identifier(table.name),
+        assignments=sql.SQL(", ").join(
+            sql.SQL("{0} = v.{0}").format(sql.Identifier(n)) for n in names if n != key
+        ),
+        arrays=sql.SQL(", ").join(typed),
+        columns=sql.SQL(", ").join(map(sql.Identifier, names)),
+        key=sql.Identifier(key),
+    )
+    with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute(statement, arrays)
 
 
 class Base(DeclarativeBase):

@@ -16,13 +16,13 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, Table, select, update
+from sqlalchemy import Row, Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from policies import PolicyPack
 from registry.service import StoredSchema, stored_schema
-from stockplane.database import Base, insert_rows
+from stockplane.database import Base, insert_rows, update_rows
 from stockplane.errors import Conflict
 
 from .correlate import Transaction, correlate
@@ -126,7 +126,7 @@ def ingest(
             if previous.content_hash != digest:
                 change["conflicting"] = True
             redelivered.add(previous.correlation_id)
-        session.execute(update(StoredEvent), list(changes.values()))  # by primary key, one executemany
+        update_rows(session, StoredEvent, list(changes.values()))
     _record_usage(session, [event for events in arrived.values() for event in events], now)
     result.accepted = len(rows)
     result.duplicates = len(repeats)
@@ -337,7 +337,7 @@ def recorrelate(
     if inserts:
         insert_rows(session, _TRANSACTIONS, inserts)
     if updates:
-        session.execute(update(TransactionRecord), updates)  # by primary key, in one executemany
+        update_rows(session, TransactionRecord, updates)
     return verdicts
 
 

@@ -22,10 +22,10 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.orm import DeclarativeBase, Session
 
-from stockplane.database import UtcDateTime, insert_rows
+from stockplane.database import UtcDateTime, insert_rows, update_rows
 
 _METADATA = MetaData()
 _THINGS = Table(
@@ -125,6 +125,49 @@ def test_a_duplicate_key_is_an_integrity_error_on_every_database(database_url: s
                 insert_rows(session, _THINGS, [{**_ROWS[1], "id": 8}, {**_ROWS[0], "id": 7}])
             session.rollback()
             assert session.execute(select(_THINGS.c.id)).scalars().all() == []  # nothing half-written
+    finally:
+        _METADATA.drop_all(engine)
+        engine.dispose()
+
+
+class _Model(DeclarativeBase):
+    pass
+
+
+class _Thing(_Model):
+    __table__ = _THINGS
+
+
+def test_update_rows_by_primary_key_on_every_database(database_url: str) -> None:
+    """PostgreSQL updates from arrays in one statement; what is stored must be the same."""
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    _METADATA.create_all(engine)
+    try:
+        with Session(engine) as session:
+            insert_rows(session, _THINGS, [{**row, "id": n} for n, row in enumerate(_ROWS, start=1)])
+            changed = [
+                {"id": 1, "flag": False, "tags": {"k": "v"}, "at": dt.datetime(2027, 1, 1, tzinfo=_PARIS)},
+                {
+                    "id": 2,
+                    "flag": True,
+                    "tags": None,
+                    "at": dt.datetime(2027, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC),
+                },
+            ]
+            update_rows(session, _Thing, changed)
+            update_rows(session, _Thing, [])
+            got = session.execute(select(_THINGS.c.id, _THINGS.c.flag, _THINGS.c.tags, _THINGS.c.at)).all()
+            assert sorted(got) == [
+                (1, False, {"k": "v"}, dt.datetime(2026, 12, 31, 23, 0, tzinfo=dt.UTC)),
+                (2, True, None, dt.datetime(2027, 1, 2, 3, 4, 5, 6, tzinfo=dt.UTC)),
+            ]
+            assert session.execute(select(_THINGS.c.name).order_by(_THINGS.c.id)).scalars().all() == [
+                "utc",
+                "offset",
+            ]  # columns not named are left alone
+            # SQLAlchemy's path wraps the ValueError in a StatementError
+            with pytest.raises((ValueError, StatementError), match="timezone-aware"):
+                update_rows(session, _Thing, [{"id": 1, "at": dt.datetime(2027, 1, 1)}])
     finally:
         _METADATA.drop_all(engine)
         engine.dispose()
