@@ -16,7 +16,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,7 +23,7 @@ from pathlib import Path
 import httpx2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest_bench import write_events
+from ingest_bench import generated_events
 
 
 def _free_port() -> int:
@@ -38,10 +37,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--senders", type=int, default=2)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        work = Path(scratch)
-        events = work / "events.jsonl"
-        write_events(events, args.events)
+    with generated_events(args.events) as events:
+        work = events.parent
         lines = events.read_bytes().splitlines()
         batches = [b"\n".join(lines[start : start + 1000]) for start in range(0, len(lines), 1000)]
         port = _free_port()

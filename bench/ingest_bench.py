@@ -25,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -61,6 +63,16 @@ def write_events(path: Path, count: int) -> None:
                 "quantity": -1,
             }
             out.write(orjson.dumps(event) + b"\n")
+
+
+@contextmanager
+def generated_events(count: int) -> Iterator[Path]:
+    """A scratch folder holding ``events.jsonl`` with ``count`` generated events (fewer
+    lines: open sales skip their last steps); removed afterwards."""
+    with tempfile.TemporaryDirectory() as scratch:
+        events = Path(scratch) / "events.jsonl"
+        write_events(events, count)
+        yield events
 
 
 def floor(path: Path, database: Path) -> float:
@@ -109,10 +121,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        work = Path(scratch)
-        events = work / "events.jsonl"
-        write_events(events, args.events)
+    with generated_events(args.events) as events:
+        work = events.parent
         lines = sum(1 for _ in events.open("rb"))
         print(f"{lines:,} events, {events.stat().st_size / 1e6:.0f} MB, {os.cpu_count()} cores")
         floor_s = floor(events, work / "floor.db")
