@@ -7,11 +7,14 @@ so concurrent writers queue instead of failing; PostgreSQL goes through psycopg 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import random
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import orjson
 from sqlalchemy import (
@@ -24,17 +27,36 @@ from sqlalchemy import (
     String,
     Table,
     TypeDecorator,
+    bindparam,
     create_engine,
     event,
     insert,
+    or_,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeEngine
 
-__all__ = ["Base", "Database", "UtcDateTime", "insert_rows", "normalise_url", "update_rows"]
+from .errors import AppError
+
+__all__ = [
+    "Base",
+    "Contended",
+    "Contention",
+    "Database",
+    "UtcDateTime",
+    "insert_rows",
+    "normalise_url",
+    "update_rows",
+    "upsert",
+]
+
+log = logging.getLogger("stockplane.database")
+T = TypeVar("T")
+Combine = Literal["add", "or"]
 
 _NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -157,23 +179,50 @@ def _copy_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str,
         raise IntegrityError(statement.as_string(driver), None, exc) from exc
 
 
-def update_rows(session: Session, model: type[DeclarativeBase], rows: Sequence[Mapping[str, Any]]) -> None:
+def update_rows(
+    session: Session,
+    model: type[DeclarativeBase],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    combine: Mapping[str, Combine] | None = None,
+) -> None:
     """Update many rows by primary key (each row holds the key and the same columns).
 
-    PostgreSQL: one ``UPDATE ... FROM unnest(...)`` with a column of values per array (as
+    ``combine`` names the columns whose new value is folded into the stored one in the
+    database (``"add"``: ``n = n + :d``; ``"or"``: ``flag = flag OR :f``) instead of
+    replacing it, so concurrent writers never lose each other's increments. Rows are
+    locked in key order, whatever order the caller gives them in, so two writers
+    updating overlapping rows queue instead of deadlocking.
+
+    PostgreSQL: the rows are locked with one ``SELECT ... ORDER BY key FOR UPDATE``, then
+    written with one ``UPDATE ... FROM unnest(...)`` with a column of values per array (as
     row by row statements, it kept the server busy for most of a re-run import). Others:
-    SQLAlchemy's bulk update by primary key, one ``executemany``.
+    one ``executemany`` in key order.
     """
     if not rows:
         return
+    table: Table = model.__table__  # type: ignore[assignment]
+    (key,) = (column.name for column in table.primary_key.columns)
+    rows = sorted(rows, key=lambda row: row[key])
+    combine = combine or {}
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        _update_from_arrays(connection, model.__table__, rows)  # type: ignore[arg-type]
-    else:
-        session.execute(update(model), rows)
+        _update_from_arrays(connection, table, rows, combine)
+        return
+    values: dict[str, Any] = {}
+    for name in rows[0]:
+        if name == key:
+            continue
+        column, parameter = table.c[name], bindparam(f"new_{name}", type_=table.c[name].type)
+        how = combine.get(name)
+        values[name] = column + parameter if how == "add" else or_(column, parameter) if how else parameter
+    statement = update(table).where(table.c[key] == bindparam(f"new_{key}")).values(values)
+    session.execute(statement, [{f"new_{name}": value for name, value in row.items()} for row in rows])
 
 
-def _update_from_arrays(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+def _update_from_arrays(
+    connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]], combine: Mapping[str, Combine]
+) -> None:
     from psycopg import sql
 
     (key,) = (column.name for column in table.primary_key.columns)
@@ -194,19 +243,66 @@ def _update_from_arrays(connection: Connection, table: Table, rows: Sequence[Map
         sql.SQL("%s::{}[]").format(sql.SQL(table.c[n].type.compile(dialect=connection.dialect)))
         for n in names
     ]
+    target = sql.Identifier(table.schema, table.name) if table.schema else sql.Identifier(table.name)
+    operators = {"add": sql.SQL("{table}.{0} + v.{0}"), "or": sql.SQL("{table}.{0} OR v.{0}")}
+    lock = sql.SQL("SELECT 1 FROM {table} WHERE {key} = ANY(%s) ORDER BY {key} FOR UPDATE").format(
+        table=target, key=sql.Identifier(key)
+    )
     statement = sql.SQL(
         "UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v ({columns}) WHERE {table}.{key} = v.{key}"
     ).format(
-        table=sql.Identifier(table.schema, table.name) if table.schema else sql.Identifier(table.name),
+        table=target,
         assignments=sql.SQL(", ").join(
-            sql.SQL("{0} = v.{0}").format(sql.Identifier(n)) for n in names if n != key
+            sql.SQL("{0} = ").format(sql.Identifier(n))
+            + operators.get(combine.get(n, ""), sql.SQL("v.{0}")).format(sql.Identifier(n), table=target)
+            for n in names
+            if n != key
         ),
         arrays=sql.SQL(", ").join(typed),
         columns=sql.SQL(", ").join(map(sql.Identifier, names)),
         key=sql.Identifier(key),
     )
     with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute(lock, [arrays[names.index(key)]])
         cursor.execute(statement, arrays)
+
+
+def upsert(session: Session, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """An ``INSERT`` that can take ``ON CONFLICT`` clauses, in the session's dialect."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"stockplane runs on PostgreSQL or SQLite, not {dialect}")
+
+
+class Contended(Exception):
+    """Raised inside a unit of work when another writer got there first (it stored a key
+    this one was about to store): the work is right, only its moment was wrong, so
+    :meth:`Database.write` runs it again."""
+
+
+class Contention(AppError):
+    """Writers kept colliding past every retry: the caller may safely send the same again."""
+
+    status = 503
+    problem = "contention"
+
+
+# deadlock detected, serialization failure, lock not available
+_RETRIED_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+
+
+def _transient(exc: BaseException) -> bool:
+    """Whether running the same unit of work again may succeed."""
+    if isinstance(exc, Contended):
+        return True
+    if isinstance(exc, DBAPIError):
+        if getattr(exc.orig, "sqlstate", None) in _RETRIED_SQLSTATES:
+            return True
+        return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+    return False
 
 
 class Base(DeclarativeBase):
@@ -232,10 +328,17 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A unit of work: committed when the block succeeds, rolled back otherwise."""
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        """A unit of work: committed when the block succeeds, rolled back otherwise.
+
+        ``write`` says the work will write what it reads: SQLite then takes its write lock
+        at once (``BEGIN IMMEDIATE``), so the reads are never stale by the time the writes
+        come; a deferred transaction would read, then fail to upgrade.
+        """
         session = self.sessions()
         try:
+            if write and self.engine.dialect.name == "sqlite":
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
             yield session
             session.commit()
         except BaseException:
@@ -243,6 +346,27 @@ class Database:
             raise
         finally:
             session.close()
+
+    def write(self, work: Callable[[Session], T], *, attempts: int = 8) -> T:
+        """Run ``work`` in a unit of work of its own, again (after a short randomised
+        pause) when it collides with another writer: a deadlock, a serialization failure,
+        a key taken by a concurrent insert, SQLite's lock. Past ``attempts``, raise
+        :class:`Contention`, which tells the caller to send the same request again; a
+        collision is never anyone's error."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.session(write=True) as session:
+                    return work(session)
+            except Exception as exc:
+                if not _transient(exc):
+                    raise
+                log.info("write collided with another (attempt %d of %d): %s", attempt, attempts, exc)
+                time.sleep(random.uniform(0, min(0.02 * 2**attempt, 1.0)))
+        raise Contention(
+            f"the database stayed busy with concurrent writers through {attempts} attempts; "
+            "nothing was stored, send the same request again",
+            retry_after=1,
+        )
 
     def dispose(self) -> None:
         self.engine.dispose()

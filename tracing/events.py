@@ -57,7 +57,7 @@ def event_from_envelope(envelope: dict[str, Any], *, received_at: dt.datetime | 
     """Build an :class:`Event` from an already schema-validated envelope."""
     source = envelope.get("source") or {}
     error = envelope.get("error") or {}
-    return Event(
+    event = Event(
         event_id=str(envelope["event_id"]),
         correlation_id=str(envelope["correlation_id"]),
         type=str(envelope["type"]),
@@ -75,3 +75,8 @@ def event_from_envelope(envelope: dict[str, Any], *, received_at: dt.datetime | 
         error_code=error.get("code") if isinstance(error, dict) else None,
         traceparent=envelope.get("traceparent"),
     )
+    for name, value in vars(event).items():
+        if isinstance(value, str) and "\x00" in value:
+            # PostgreSQL refuses NUL in text, SQLite would store it: refuse it on both
+            raise ValueError(f"{name} contains a NUL character (\\u0000)")
+    return event

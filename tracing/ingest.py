@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, Table, select
+from sqlalchemy import Row, Table, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from policies import PolicyPack
 from registry.service import StoredSchema, stored_schema
-from stockplane.database import Base, insert_rows, update_rows
-from stockplane.errors import Conflict
+from stockplane.database import Base, Contended, insert_rows, update_rows, upsert
 
 from .correlate import Transaction, correlate
 from .events import Event, event_from_envelope
@@ -31,7 +32,7 @@ from .export import EXPORTED_STATES, TransactionExporter
 from .models import SchemaUsage, StoredEvent, TransactionRecord
 from .schemas import CompiledSchema, EnvelopeValidator
 
-__all__ = ["IngestResult", "Rejection", "ingest", "span_links", "stored_event"]
+__all__ = ["IngestResult", "Recorrelation", "Rejection", "export", "ingest", "span_links", "stored_event"]
 
 # Core tables, for inserts that need no ORM objects back (the ORM's bulk path costs more)
 _EVENTS: Table = Base.metadata.tables[StoredEvent.__tablename__]
@@ -51,6 +52,22 @@ class IngestResult:
     duplicates: int = 0
     rejected: list[Rejection] = field(default_factory=list)
     transactions: int = 0
+    state_changes: list[Transaction] = field(default_factory=list)
+    """Transactions whose state changed into one the OTLP exporter sends: exported by the
+    caller once the unit of work has committed, so a retried unit exports nothing twice."""
+
+
+@dataclass
+class Recorrelation:
+    verdicts: list[Transaction]
+    state_changes: list[Transaction]  # see IngestResult.state_changes
+
+
+def export(exporter: TransactionExporter | None, transactions: Iterable[Transaction]) -> None:
+    """Hand transactions whose state changed to the OTLP exporter (it never blocks)."""
+    if exporter is not None:
+        for transaction in transactions:
+            exporter.export(transaction, span_links(transaction))
 
 
 @lru_cache(maxsize=8)
@@ -65,25 +82,37 @@ def ingest(
     *,
     pack: PolicyPack,
     now: dt.datetime,
-    exporter: TransactionExporter | None = None,
 ) -> IngestResult:
-    """Store a batch of envelopes; returns what was accepted, duplicated and rejected."""
+    """Store a batch of envelopes; returns what was accepted, duplicated and rejected.
+
+    Safe beside concurrent writers when run through :meth:`Database.write`: events are
+    inserted and counters updated in key order with increments done by the database, and
+    a key another writer stored first raises :class:`Contended`, so the unit runs again
+    and meets those events as re-deliveries.
+    """
     result = IngestResult()
     fresh: dict[str, tuple[Event, str, str, dict[str, Any]]] = {}
     repeats: list[tuple[str, str]] = []  # (event_id, hash) seen again within the batch
     envelope = _envelope_validator(orjson.dumps(pack.sections.get("envelope", {}), default=dict))
     for index, item in enumerate(items):
-        errors = envelope.errors(item)
+        try:
+            # first, so that what validation walks is known to nest within orjson's limit
+            body = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError as exc:
+            result.rejected.append(Rejection(index, [f"the event cannot be stored: {exc}"]))
+            continue
         event: Event | None = None
-        if not errors:
-            try:
+        try:
+            errors = envelope.errors(item)
+            if not errors:
                 event = event_from_envelope(item, received_at=now)
-            except (ValueError, TypeError) as exc:
-                errors = [str(exc)]
+        except (ValueError, TypeError) as exc:
+            errors = [str(exc)]
+        except RecursionError:
+            errors = ["the event nests too deeply to be checked"]
         if event is None:
             result.rejected.append(Rejection(index, errors))
             continue
-        body = orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
         digest = hashlib.sha256(body).hexdigest()
         if event.event_id in fresh:
             repeats.append((event.event_id, digest))
@@ -99,41 +128,44 @@ def ingest(
         if event_id in stored:
             repeats.append((event_id, digest))
             continue
-        violations, retired = checks.check(event, item)
+        try:
+            violations, retired = checks.check(event, item)
+        except RecursionError:
+            violations, retired = ["the payload nests too deeply to be checked against its contract"], False
         if violations or retired:
             event = replace(event, violations=tuple(violations), retired_schema=retired)
         rows.append(_row(event, digest, text))
         arrived.setdefault(event.correlation_id, []).append(event)
     if rows:
+        rows.sort(key=itemgetter("event_id"))  # every writer takes the unique index in one order
         try:
             insert_rows(session, _EVENTS, rows)
         except IntegrityError:
-            session.rollback()
-            raise Conflict(
-                "another request stored some of these events at the same moment; send the batch again"
-            ) from None
+            raise Contended("another request stored some of these events first") from None
     redelivered: set[str] = set()  # transactions whose stored events changed: re-read them
     if repeats:
         stored.update(_existing(session, [event_id for event_id, _ in repeats if event_id not in stored]))
-        changes: dict[int, dict[str, Any]] = {}  # per stored event: its new delivery count and flag
+        changes: dict[int, dict[str, Any]] = {}  # per stored event: deliveries to add, conflict seen
         for event_id, digest in repeats:
             previous = stored[event_id]
             change = changes.setdefault(
-                previous.id,
-                {"id": previous.id, "deliveries": previous.deliveries, "conflicting": previous.conflicting},
+                previous.id, {"id": previous.id, "deliveries": 0, "conflicting": False}
             )
             change["deliveries"] += 1
             if previous.content_hash != digest:
                 change["conflicting"] = True
             redelivered.add(previous.correlation_id)
-        update_rows(session, StoredEvent, list(changes.values()))
+        update_rows(
+            session, StoredEvent, list(changes.values()), combine={"deliveries": "add", "conflicting": "or"}
+        )
     _record_usage(session, [event for events in arrived.values() for event in events], now)
     result.accepted = len(rows)
     result.duplicates = len(repeats)
     touched = redelivered | set(arrived)
     fresh_arrivals = {cid: events for cid, events in arrived.items() if cid not in redelivered}
-    verdicts = recorrelate(session, touched, pack=pack, now=now, exporter=exporter, arrived=fresh_arrivals)
-    result.transactions = len(verdicts)
+    outcome = recorrelate(session, touched, pack=pack, now=now, arrived=fresh_arrivals)
+    result.transactions = len(outcome.verdicts)
+    result.state_changes = outcome.state_changes
     return result
 
 
@@ -172,34 +204,32 @@ def _contract_checker(content_hash: str, document: bytes) -> CompiledSchema:
 
 
 def _record_usage(session: Session, events: Sequence[Event], now: dt.datetime) -> None:
-    """Count, per contract, system and schema version, what systems actually send."""
-    counts: dict[tuple[str, str, str], int] = {}
-    for event in events:
-        if event.schema_version:
-            key = (event.type, event.system, event.schema_version)
-            counts[key] = counts.get(key, 0) + 1
-    for (contract, system, version), count in counts.items():
-        usage = session.scalar(
-            select(SchemaUsage).where(
-                SchemaUsage.contract == contract,
-                SchemaUsage.system == system,
-                SchemaUsage.schema_version == version,
+    """Count, per contract, system and schema version, what systems actually send: one
+    upsert that adds in the database, keys in order, so concurrent batches queue on a
+    counter row instead of deadlocking or losing each other's counts."""
+    counts = Counter((e.type, e.system, e.schema_version) for e in events if e.schema_version)
+    keys = sorted(counts)
+    table: Table = SchemaUsage.__table__  # type: ignore[assignment]
+    for start in range(0, len(keys), _CHUNK):
+        statement = upsert(session, table).values(
+            [
+                {
+                    "contract": contract,
+                    "system": system,
+                    "schema_version": version,
+                    "events": counts[contract, system, version],
+                    "first_seen": now,
+                    "last_seen": now,
+                }
+                for contract, system, version in keys[start : start + _CHUNK]
+            ]
+        )
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["contract", "system", "schema_version"],
+                set_={"events": table.c.events + statement.excluded.events, "last_seen": now},
             )
         )
-        if usage is None:
-            session.add(
-                SchemaUsage(
-                    contract=contract,
-                    system=system,
-                    schema_version=version,
-                    events=count,
-                    first_seen=now,
-                    last_seen=now,
-                )
-            )
-        else:
-            usage.events += count
-            usage.last_seen = now
 
 
 def span_links(transaction: Transaction) -> dict[str, str]:
@@ -297,24 +327,23 @@ def recorrelate(
     *,
     pack: PolicyPack,
     now: dt.datetime,
-    exporter: TransactionExporter | None = None,
     arrived: Mapping[str, Sequence[Event]] | None = None,
-) -> list[Transaction]:
+) -> Recorrelation:
     """Re-evaluate these transactions and save the verdicts.
 
     ``arrived`` holds the events a batch has just stored, per transaction. For a
     transaction seen for the first time they are all its events, so only transactions
     that already have a verdict are read back from the store: correlation stays
     incremental, and a batch of new transactions costs no reads at all.
+
+    Each transaction's row is locked before its events are read (see
+    :func:`_lock_transactions`), so when two writers add events to one transaction at
+    the same moment, the second reads the first's events once it has committed, and the
+    last verdict written holds them all.
     """
     ids = sorted(set(correlation_ids))
     arrived = arrived or {}
-    previous: dict[str, str] = {}  # correlation id -> state before this batch
-    for chunk in _chunks(ids):
-        query = select(TransactionRecord.correlation_id, TransactionRecord.state)
-        previous.update(
-            session.execute(query.where(TransactionRecord.correlation_id.in_(chunk))).tuples().all()
-        )
+    previous, placeholders = _lock_transactions(session, ids, now)
     grouped: dict[str, list[Event]] = {
         cid: list(arrived[cid]) for cid in ids if cid in arrived and cid not in previous
     }
@@ -324,21 +353,78 @@ def recorrelate(
         rows = session.execute(select(*_EVENT_COLUMNS).where(StoredEvent.correlation_id.in_(chunk)))
         for row in rows:
             grouped.setdefault(row.correlation_id, []).append(stored_event(row))
-    verdicts: list[Transaction] = []
+    outcome = Recorrelation([], [])
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for correlation_id, events in grouped.items():
         verdict = correlate(events, pack.workflows, now=now, statuses=pack.statuses)
-        verdicts.append(verdict)
+        outcome.verdicts.append(verdict)
         state_before = previous.get(correlation_id)
-        if exporter is not None and verdict.state in EXPORTED_STATES and state_before != verdict.state:
-            exporter.export(verdict, span_links(verdict))
-        (inserts if state_before is None else updates).append(_verdict_row(verdict, now))
+        if verdict.state in EXPORTED_STATES and state_before != verdict.state:
+            outcome.state_changes.append(verdict)
+        known = state_before is not None or correlation_id in placeholders
+        (updates if known else inserts).append(_verdict_row(verdict, now))
     if inserts:
         insert_rows(session, _TRANSACTIONS, inserts)
     if updates:
         update_rows(session, TransactionRecord, updates)
-    return verdicts
+    unused = sorted(placeholders - grouped.keys())  # e.g. a re-delivery filed under another id
+    for chunk in _chunks(unused):
+        session.execute(
+            delete(TransactionRecord).where(
+                TransactionRecord.correlation_id.in_(chunk), TransactionRecord.event_count == 0
+            )
+        )
+    return outcome
+
+
+def _lock_transactions(
+    session: Session, ids: Sequence[str], now: dt.datetime
+) -> tuple[dict[str, str], set[str]]:
+    """The state of each of these (sorted) transactions before this unit of work, and
+    the ids given a placeholder row.
+
+    PostgreSQL: one upsert per chunk, in id order, locks every row, creating an empty
+    placeholder (``event_count`` 0, never committed as such) for a transaction not seen
+    before; a concurrent writer of the same transaction waits here until this one
+    commits, and no two writers can deadlock on these rows. SQLite: writers hold the
+    database's write lock for the whole unit (``BEGIN IMMEDIATE``), so plain reads do.
+    """
+    previous: dict[str, str] = {}
+    placeholders: set[str] = set()
+    table = _TRANSACTIONS
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for chunk in _chunks(ids):
+        if not postgres:
+            query = select(TransactionRecord.correlation_id, TransactionRecord.state)
+            previous.update(
+                session.execute(query.where(TransactionRecord.correlation_id.in_(chunk))).tuples().all()
+            )
+            continue
+        statement = upsert(session, table).values(
+            [
+                {
+                    "correlation_id": cid,
+                    "state": "in_progress",
+                    "started_at": now,
+                    "updated_at": now,
+                    "event_count": 0,
+                    "anomalies": [],
+                }
+                for cid in chunk
+            ]
+        )
+        locked = session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["correlation_id"], set_={"updated_at": table.c.updated_at}
+            ).returning(table.c.correlation_id, table.c.state, table.c.event_count)
+        )
+        for correlation_id, state, event_count in locked:
+            if event_count:
+                previous[correlation_id] = state
+            else:
+                placeholders.add(correlation_id)
+    return previous, placeholders
 
 
 def _verdict_row(verdict: Transaction, now: dt.datetime) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from policies import PolicyPack
 
 from .export import TransactionExporter
-from .ingest import recorrelate
+from .ingest import export, recorrelate
 from .models import TransactionRecord
 
 __all__ = ["sweep_stalled"]
@@ -42,6 +42,7 @@ def sweep_stalled(
         ids = list(session.scalars(query))
         if not ids:
             return changed
-        verdicts = recorrelate(session, ids, pack=pack, now=now, exporter=exporter)
-        changed += sum(1 for verdict in verdicts if verdict.state != "in_progress")
+        outcome = recorrelate(session, ids, pack=pack, now=now)
+        export(exporter, outcome.state_changes)
+        changed += sum(1 for verdict in outcome.verdicts if verdict.state != "in_progress")
         after = ids[-1]

@@ -19,12 +19,13 @@ from policies import PolicyPack
 from stockplane.api import Reader, SessionDep, require
 from stockplane.audit import record as record_audit
 from stockplane.auth import Principal, Role
+from stockplane.database import Database
 from stockplane.errors import AppError, Conflict, InputError, NotFound
 from stockplane.problems import problem_responses
 from stockplane.settings import TracingSettings
 
 from .correlate import correlate
-from .ingest import IngestResult, ingest, span_links, stored_event
+from .ingest import IngestResult, export, ingest, span_links, stored_event
 from .models import SchemaUsage, StoredEvent, TransactionRecord
 from .otlp import decode_request, encode_response, spans_to_envelopes
 
@@ -174,12 +175,18 @@ async def _body(request: Request, limits: TracingSettings, what: str) -> bytes:
     return raw
 
 
-async def _store(request: Request, session: Session, items: list[Any]) -> IngestResult:
-    """Store and correlate off the event loop: reading the body needed it, this does not."""
+async def _store(request: Request, items: list[Any]) -> IngestResult:
+    """Store and correlate off the event loop, in a unit of work of its own that is run
+    again when it collides with a concurrent writer; exported once it has committed."""
     state = request.app.state
-    return await run_in_threadpool(
-        ingest, session, items, pack=state.pack, now=dt.datetime.now(dt.UTC), exporter=state.exporter
-    )
+    database: Database = state.database
+
+    def work(session: Session) -> IngestResult:
+        return ingest(session, items, pack=state.pack, now=dt.datetime.now(dt.UTC))
+
+    result = await run_in_threadpool(database.write, work)
+    export(state.exporter, result.state_changes)
+    return result
 
 
 @router.post(
@@ -188,14 +195,12 @@ async def _store(request: Request, session: Session, items: list[Any]) -> Ingest
     summary="Ingest a batch of envelope events (JSON array or NDJSON)",
     responses=problem_responses(400, 413, 429),
 )
-async def post_events(
-    request: Request, session: SessionDep, _principal: Ingester, limits: IngestionSlot
-) -> IngestRead:
+async def post_events(request: Request, _principal: Ingester, limits: IngestionSlot) -> IngestRead:
     raw = await _body(request, limits, "batch")
     items = _parse_batch(raw, request.headers.get("content-type", ""))
     if len(items) > limits.max_batch_events:
         raise TooLarge(f"the batch holds {len(items):,} events; the limit is {limits.max_batch_events:,}")
-    result = await _store(request, session, items)
+    result = await _store(request, items)
     return IngestRead(
         accepted=result.accepted,
         duplicates=result.duplicates,
@@ -210,14 +215,12 @@ async def post_events(
     responses=problem_responses(400, 413, 429),
     response_class=Response,
 )
-async def post_traces(
-    request: Request, session: SessionDep, _principal: Ingester, limits: IngestionSlot
-) -> Response:
+async def post_traces(request: Request, _principal: Ingester, limits: IngestionSlot) -> Response:
     raw = await _body(request, limits, "export")
     content_type = request.headers.get("content-type", "application/x-protobuf")
     export = decode_request(raw, content_type, request.headers.get("content-encoding", ""))
     batch = spans_to_envelopes(export)
-    result = await _store(request, session, batch.envelopes)
+    result = await _store(request, batch.envelopes)
     answer = ExportTraceServiceResponse()
     notes = []
     if result.rejected:

@@ -298,19 +298,39 @@ def test_an_envelopes_traceparent_links_its_timeline_entry(service: Service) -> 
     assert [e["traceparent"] for e in timeline["events"]] == [traceparent, None]
 
 
-def test_a_race_for_the_same_events_asks_to_send_again(service: Service, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_race_for_the_same_events_is_run_again_and_counted_once(service: Service, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Another request stores the batch's events between the duplicate check and the
-    insert: the database's unique key decides, the answer is 409, nothing is half-written."""
+    insert: the unique key decides, the unit of work runs again and meets them as
+    re-deliveries; the caller never sees the collision."""
     import tracing.ingest
 
     batch = sale("sale-race", complete=True)
     assert post(service, batch).status_code == 200
-    monkeypatch.setattr(tracing.ingest, "_existing", lambda session, event_ids: {})  # looked too early
+    real = tracing.ingest._existing
+    looks = iter([{}])  # the first look comes too early, every later one sees the store
+    monkeypatch.setattr(tracing.ingest, "_existing", lambda s, ids: next(looks, None) or real(s, ids))
     again = post(service, [*batch, *sale("sale-race-2", complete=True)])
-    assert again.status_code == 409, again.text
+    assert again.status_code == 200, again.text
+    assert again.json()["duplicates"] == len(batch)
+    assert again.json()["accepted"] == len(sale("sale-race-2", complete=True))
+    viewer = service.as_role("viewer")
+    first = service.client.get("/v1/transactions/sale-race", headers=viewer).json()
+    assert first["event_count"] == len(batch)
+
+
+def test_writers_that_keep_colliding_get_a_503_to_retry_and_nothing_is_stored(
+    service: Service, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import tracing.ingest
+
+    batch = sale("sale-race-3", complete=True)
+    assert post(service, batch).status_code == 200
+    monkeypatch.setattr(tracing.ingest, "_existing", lambda session, event_ids: {})  # always too early
+    again = post(service, [*batch, *sale("sale-race-4", complete=True)])
+    assert again.status_code == 503, again.text
     assert again.headers["content-type"] == "application/problem+json"
-    assert "send the batch again" in again.json()["detail"]
+    assert again.headers["retry-after"] == "1"
     monkeypatch.undo()
     viewer = service.as_role("viewer")
-    assert service.client.get("/v1/transactions/sale-race-2", headers=viewer).status_code == 404
-    assert post(service, [*batch, *sale("sale-race-2", complete=True)]).json()["duplicates"] == len(batch)
+    assert service.client.get("/v1/transactions/sale-race-4", headers=viewer).status_code == 404
+    assert post(service, [*batch, *sale("sale-race-4", complete=True)]).json()["duplicates"] == len(batch)
