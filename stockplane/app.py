@@ -10,11 +10,12 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query
 from pydantic import BaseModel
 from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from policies import load_pack
 
 from . import __version__
-from .api import Reader, SessionDep
+from .api import Reader, RFC3339Time, SessionDep
 from .audit import query_audit
 from .database import Database
 from .errors import AppError
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
         app.state.exporter = TransactionExporter(settings.otlp_endpoint)
     install_problem_handlers(app)
+    app.add_middleware(HeadAsGet)
     _kernel_routes(app)
 
     from registry.router import router as registry_router  # the domains plug in here
@@ -121,9 +123,11 @@ def _kernel_routes(app: FastAPI) -> None:
         target: Annotated[
             str | None, Query(description="a target or its prefix, e.g. a contract name")
         ] = None,
-        since: dt.datetime | None = None,
-        until: dt.datetime | None = None,
-        cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+        since: Annotated[RFC3339Time | None, Query(description="entries at or after (RFC 3339)")] = None,
+        until: Annotated[RFC3339Time | None, Query(description="entries before (RFC 3339)")] = None,
+        cursor: Annotated[
+            str | None, Query(description="next_cursor of the previous page; empty for the first")
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> AuditPage:
         after = _cursor(cursor)
@@ -145,6 +149,31 @@ def _kernel_routes(app: FastAPI) -> None:
         )
 
 
+class HeadAsGet:
+    """Answer HEAD like GET, without the body (RFC 9110 §9.3.2).
+
+    FastAPI routes declare GET only (fastapi/fastapi#1773), so HEAD is routed as GET and
+    the body dropped; headers, Content-Length included, stay those of the GET.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
+
+
 class _Unavailable(AppError):
     status = 503
     problem = "unavailable"
@@ -156,7 +185,7 @@ class _BadCursor(AppError):
 
 
 def _cursor(cursor: str | None) -> int | None:
-    if cursor is None:
+    if not cursor:  # `cursor=` is the first page, as the schema allows
         return None
     if not cursor.isdigit():
         raise _BadCursor("cursor must be the next_cursor of a previous page")
@@ -180,9 +209,28 @@ def _problem_openapi(app: FastAPI) -> None:
                         response["content"] = {
                             PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}
                         }
+                    if str(status) == "401":
+                        response["headers"] = {"WWW-Authenticate": _CHALLENGE}
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
+        if app.state.settings.anonymous_read:
+            _anonymous_reads(schema)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+_CHALLENGE = {
+    "description": 'The scheme to authenticate with: `Bearer realm="stockplane"`',
+    "schema": {"type": "string"},
+}
+
+
+def _anonymous_reads(schema: dict[str, Any]) -> None:
+    """With anonymous reads on, a key is optional on GET: `{}` is the empty requirement."""
+    for path in schema.get("paths", {}).values():
+        operation = path.get("get", {})
+        requirements = operation.get("security")
+        if requirements and {} not in requirements:
+            requirements.append({})

@@ -2,6 +2,8 @@
 
 Domain errors (:class:`AppError`), Starlette's own 404 / 405 / 400, request validation
 and anything unexpected all leave as ``application/problem+json``; never a stack trace.
+Every 401 names the scheme (``WWW-Authenticate: Bearer``), every 405 lists all the methods
+of its path in ``Allow``, and a client that hangs up mid-request is one line of log.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 
 from .errors import AppError
 
@@ -58,7 +62,39 @@ def _render(
         "instance": request.url.path,
         **extensions,
     }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    response = JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = _challenge(request)
+    return response
+
+
+def _challenge(request: Request) -> str:
+    """RFC 6750 §3: name the scheme; say ``invalid_token`` only when a key was sent."""
+    if "authorization" in request.headers:
+        return 'Bearer realm="stockplane", error="invalid_token"'
+    return 'Bearer realm="stockplane"'
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on the request's path (Starlette names only the
+    first route that matched the path, so a path with GET and POST routes said just GET)."""
+    allowed = set()
+    for method in _METHODS:
+        probe = {  # a fresh scope: matching must not touch the request's own
+            "type": "http",
+            "method": method,
+            "path": request.scope["path"],
+            "root_path": request.scope.get("root_path", ""),
+            "headers": request.scope.get("headers", []),
+        }
+        if any(route.matches(probe)[0] is Match.FULL for route in request.app.routes):
+            allowed.add(method)
+    if "GET" in allowed:
+        allowed.add("HEAD")  # answered like GET by the app's HeadAsGet middleware
+    return [method for method in _METHODS if method in allowed]
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -75,7 +111,16 @@ def install_problem_handlers(app: FastAPI) -> None:
         response = _render(request, exc.status_code, detail)
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
+        if exc.status_code == 405:
+            response.headers["Allow"] = ", ".join(allowed_methods(request)) or response.headers["Allow"]
         return response
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
+        # Not a fault of ours; handled here, below Starlette's error middleware, because
+        # that one logs (and re-raises) whatever reaches it. Nobody reads the answer.
+        log.info("client disconnected during %s %s", request.method, request.url.path)
+        return _render(request, 400, "the client disconnected before the request was complete")
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
