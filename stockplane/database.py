@@ -48,6 +48,7 @@ __all__ = [
     "Contention",
     "Database",
     "UtcDateTime",
+    "insert_new_rows",
     "insert_rows",
     "normalise_url",
     "update_rows",
@@ -220,12 +221,12 @@ def update_rows(
     session.execute(statement, [{f"new_{name}": value for name, value in row.items()} for row in rows])
 
 
-def _update_from_arrays(
-    connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]], combine: Mapping[str, Combine]
-) -> None:
+def _arrays(
+    connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> tuple[list[str], list[list[Any]], list[Any]]:
+    """The rows as one array per column, for ``unnest``, and each array's SQL type."""
     from psycopg import sql
 
-    (key,) = (column.name for column in table.primary_key.columns)
     names = list(rows[0])
     arrays = []
     for name in names:
@@ -243,7 +244,57 @@ def _update_from_arrays(
         sql.SQL("%s::{}[]").format(sql.SQL(table.c[n].type.compile(dialect=connection.dialect)))
         for n in names
     ]
-    target = sql.Identifier(table.schema, table.name) if table.schema else sql.Identifier(table.name)
+    return names, arrays, typed
+
+
+def _identifier(table: Table) -> Any:
+    from psycopg import sql
+
+    return sql.Identifier(table.schema, table.name) if table.schema else sql.Identifier(table.name)
+
+
+def insert_new_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]], key: str) -> set[Any]:
+    """Insert the rows whose ``key`` (a unique column) is not stored yet; returns the keys
+    inserted. A row another transaction is inserting at the same moment waits for it to
+    commit and is then skipped, so concurrent writers of overlapping rows never fail.
+
+    PostgreSQL: one ``INSERT ... SELECT FROM unnest(...) ORDER BY key ON CONFLICT DO
+    NOTHING RETURNING key``; in key order, so two such inserts queue instead of
+    deadlocking. SQLite: :func:`insert_rows`, every key returned; SQLite writers hold the
+    database's write lock (:meth:`Database.session` with ``write``), so a caller that has
+    just looked finds no conflict, and any conflict still raises ``IntegrityError``.
+    """
+    if not rows:
+        return set()
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        insert_rows(session, table, rows)
+        return {row[key] for row in rows}
+    from psycopg import sql
+
+    names, arrays, typed = _arrays(connection, table, rows)
+    statement = sql.SQL(
+        "INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) AS v ({columns}) "
+        "ORDER BY {key} ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
+    ).format(
+        table=_identifier(table),
+        columns=sql.SQL(", ").join(map(sql.Identifier, names)),
+        arrays=sql.SQL(", ").join(typed),
+        key=sql.Identifier(key),
+    )
+    with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute(statement, arrays)
+        return {inserted for (inserted,) in cursor.fetchall()}
+
+
+def _update_from_arrays(
+    connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]], combine: Mapping[str, Combine]
+) -> None:
+    from psycopg import sql
+
+    (key,) = (column.name for column in table.primary_key.columns)
+    names, arrays, typed = _arrays(connection, table, rows)
+    target = _identifier(table)
     operators = {"add": sql.SQL("{table}.{0} + v.{0}"), "or": sql.SQL("{table}.{0} OR v.{0}")}
     lock = sql.SQL("SELECT 1 FROM {table} WHERE {key} = ANY(%s) ORDER BY {key} FOR UPDATE").format(
         table=target, key=sql.Identifier(key)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from policies import PolicyPack
 from registry.service import StoredSchema, stored_schema
-from stockplane.database import Base, Contended, insert_rows, update_rows, upsert
+from stockplane.database import Base, Contended, insert_new_rows, insert_rows, update_rows, upsert
 
 from .correlate import Transaction, correlate
 from .events import Event, event_from_envelope
@@ -139,9 +139,18 @@ def ingest(
     if rows:
         rows.sort(key=itemgetter("event_id"))  # every writer takes the unique index in one order
         try:
-            insert_rows(session, _EVENTS, rows)
+            inserted = insert_new_rows(session, _EVENTS, rows, "event_id")
         except IntegrityError:
             raise Contended("another request stored some of these events first") from None
+        if len(inserted) < len(rows):  # a concurrent request stored these first: re-deliveries
+            taken = {row["event_id"]: row["content_hash"] for row in rows if row["event_id"] not in inserted}
+            repeats.extend(taken.items())
+            rows = [row for row in rows if row["event_id"] in inserted]
+            arrived = {
+                cid: kept
+                for cid, events in arrived.items()
+                if (kept := [event for event in events if event.event_id in inserted])
+            }
     redelivered: set[str] = set()  # transactions whose stored events changed: re-read them
     if repeats:
         stored.update(_existing(session, [event_id for event_id, _ in repeats if event_id not in stored]))

@@ -325,7 +325,12 @@ def test_writers_that_keep_colliding_get_a_503_to_retry_and_nothing_is_stored(
 
     batch = sale("sale-race-3", complete=True)
     assert post(service, batch).status_code == 200
-    monkeypatch.setattr(tracing.ingest, "_existing", lambda session, event_ids: {})  # always too early
+    from sqlalchemy.exc import IntegrityError
+
+    def always_taken(*args: object) -> None:
+        raise IntegrityError("INSERT", None, Exception("duplicate key"))
+
+    monkeypatch.setattr(tracing.ingest, "insert_new_rows", always_taken)  # another writer, every time
     again = post(service, [*batch, *sale("sale-race-4", complete=True)])
     assert again.status_code == 503, again.text
     assert again.headers["content-type"] == "application/problem+json"
