@@ -110,8 +110,17 @@ def serve(
     settings = get_settings()
     with _database() as database:
         require_migrated(database, auto=settings.auto_migrate)
+    # A client that stalls mid-upload must not hold SIGTERM for as long as it likes: past
+    # the grace period the remaining requests are cancelled and the process exits.
     uvicorn.run(
-        "stockplane.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+        "stockplane.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        timeout_keep_alive=settings.server.keep_alive_seconds,
+        timeout_graceful_shutdown=settings.server.graceful_shutdown_seconds,
     )
 
 

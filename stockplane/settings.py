@@ -13,7 +13,19 @@ class RegistrySettings(BaseModel):
 
     max_document_bytes: int = Field(
         20 * 1024 * 1024,
-        description="Largest contract document accepted, in bytes; larger ones are refused.",
+        description="Largest contract document read from a file or git, in bytes; larger ones "
+        "are refused (the server's own cap is max_api_document_bytes).",
+    )
+    max_api_document_bytes: int = Field(
+        5 * 1024 * 1024,
+        description="Largest document the server accepts for a registration or a compatibility "
+        "check, for every role (larger: 413). Checking one costs about 20 times its "
+        "size in memory at its peak; `contracts diff` on local files keeps max_document_bytes.",
+    )
+    max_concurrent_checks: int = Field(
+        2,
+        description="Registrations and compatibility checks one worker runs at once; more get "
+        "429 with Retry-After.",
     )
     max_nesting_depth: int = Field(
         200,
@@ -38,7 +50,9 @@ class TracingSettings(BaseModel):
         10_000, description="Most events one POST /v1/events may carry (more: 413)."
     )
     max_batch_bytes: int = Field(
-        10 * 1024 * 1024, description="Largest POST /v1/events body, in bytes (more: 413)."
+        10 * 1024 * 1024,
+        description="Largest POST /v1/events or /v1/traces body, in bytes (more: 413); a gzip "
+        "OTLP export is held to it once decompressed too.",
     )
     max_concurrent_batches: int = Field(
         8, description="Ingestion requests handled at once per worker; more get 429 with Retry-After."
@@ -46,6 +60,24 @@ class TracingSettings(BaseModel):
     sweep_seconds: int = Field(
         30,
         description="How often the server marks overdue transactions stalled (0: never; run `stockplane trace sweep`).",
+    )
+
+
+class ServerSettings(BaseModel):
+    """How long the HTTP server waits for slow or stalled clients."""
+
+    body_read_seconds: float = Field(
+        30.0,
+        description="A request body must arrive within this time once the handler reads it "
+        "(else 408); ingestion slots are taken only after it is in.",
+    )
+    keep_alive_seconds: int = Field(
+        5, description="An idle keep-alive connection is closed after this many seconds."
+    )
+    graceful_shutdown_seconds: int = Field(
+        30,
+        description="On SIGTERM, requests still running after this many seconds are cancelled "
+        "and the process exits, however slowly their clients send.",
     )
 
 
@@ -81,6 +113,10 @@ class Settings(BaseSettings):
         None,
         description="The policy pack to apply: a folder, or a built-in pack name "
         "(STOCKPLANE_POLICY_PACK; default: the built-in retail-omnichannel pack).",
+    )
+    server: ServerSettings = Field(
+        default_factory=ServerSettings,
+        description="Timeouts of the HTTP server (STOCKPLANE_SERVER__...).",
     )
     tracing: TracingSettings = Field(
         default_factory=TracingSettings,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import gzip
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
+from stockplane.bodies import gunzip
 from stockplane.errors import InputError
 
 __all__ = ["DEFAULT_CORRELATION_KEYS", "SpanBatch", "decode_request", "encode_response", "spans_to_envelopes"]
@@ -50,17 +50,23 @@ class SpanBatch:
     without_correlation: int
 
 
-def decode_request(body: bytes, content_type: str, content_encoding: str) -> ExportTraceServiceRequest:
-    """Parse an OTLP/HTTP export body (protobuf or JSON, optionally gzip)."""
+def decode_request(
+    body: bytes, content_type: str, content_encoding: str, *, max_bytes: int
+) -> ExportTraceServiceRequest:
+    """Parse an OTLP/HTTP export body (protobuf or JSON, optionally gzip).
+
+    A gzip body is inflated step by step and refused (413) once it passes ``max_bytes``,
+    so a small compressed body cannot expand to gigabytes.
+    """
     if "gzip" in content_encoding.lower():
-        try:
-            body = gzip.decompress(body)
-        except (OSError, EOFError):
-            raise InputError("the body is not valid gzip") from None
+        body = gunzip(body, limit=max_bytes, what="export")
     request = ExportTraceServiceRequest()
     try:
         if "json" in content_type:
-            json_format.ParseDict(_hex_ids_to_base64(orjson.loads(body)), request, ignore_unknown_fields=True)
+            document = orjson.loads(body)
+            if not isinstance(document, dict):
+                raise ValueError(f"the JSON body must be an object, not {type(document).__name__}")
+            json_format.ParseDict(_hex_ids_to_base64(document), request, ignore_unknown_fields=True)
         else:
             request.ParseFromString(body)
     except (DecodeError, json_format.ParseError, orjson.JSONDecodeError, ValueError) as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -19,12 +19,15 @@ from policies import PolicyPack
 from stockplane.api import Reader, SessionDep, require
 from stockplane.audit import record as record_audit
 from stockplane.auth import Principal, Role
+from stockplane.bodies import read_body
 from stockplane.database import Database
 from stockplane.errors import AppError, Conflict, InputError, NotFound
+from stockplane.gates import gate_of
 from stockplane.problems import problem_responses
 from stockplane.settings import TracingSettings
 
 from .correlate import correlate
+from .export import ExportStats
 from .ingest import IngestResult, export, ingest, span_links, stored_event
 from .models import SchemaUsage, StoredEvent, TransactionRecord
 from .otlp import decode_request, encode_response, spans_to_envelopes
@@ -34,50 +37,25 @@ Ingester = Annotated[Principal, Depends(require(Role.INGEST))]
 Operator = Annotated[Principal, Depends(require(Role.ARCHITECT))]  # on-call engineers hold architect keys
 
 
-class Busy(AppError):
-    status = 429
-    problem = "busy"
+def _limits(request: Request) -> TracingSettings:
+    """The ingestion limits in force (read per request: tests and operators may swap them)."""
+    limits: TracingSettings = request.app.state.settings.tracing
+    return limits
 
 
-class _Gate:
-    """Counts ingestion requests in flight; past the limit, callers are told to come back."""
+def _ingestion_slot(request: Request) -> AbstractContextManager[None]:
+    """One of the worker's ingestion slots, held while a batch is parsed and stored.
 
-    def __init__(self) -> None:
-        self.in_flight = 0
-
-    def enter(self, limit: int) -> None:
-        if self.in_flight >= limit:
-            raise Busy(
-                f"{self.in_flight} ingestion requests are in progress; retry in a second", retry_after=1
-            )
-        self.in_flight += 1
-
-    def leave(self) -> None:
-        self.in_flight -= 1
-
-
-async def _ingestion_slot(request: Request) -> AsyncIterator[TracingSettings]:
-    """Hold one of the worker's ingestion slots for the request; yields the limits that apply.
-
-    The gate is per application and created on first use; the event loop serialises this.
+    Taken only once the body is in, so slow uploads never hold a slot; callers check the
+    principal first (a dependency), so unauthenticated requests never take one either.
     """
-    state = request.app.state
-    if not hasattr(state, "ingest_gate"):
-        state.ingest_gate = _Gate()
-    gate: _Gate = state.ingest_gate
-    limits: TracingSettings = state.settings.tracing
-    gate.enter(limits.max_concurrent_batches)
-    try:
-        yield limits
-    finally:
-        gate.leave()
-
-
-# declared after the principal, so unauthenticated requests never take a slot
-IngestionSlot = Annotated[TracingSettings, Depends(_ingestion_slot)]
+    gate = gate_of(request, "ingest_gate", "ingestion requests")
+    return gate.hold(_limits(request).max_concurrent_batches)
 
 
 class TooLarge(AppError):
+    """A batch with more events than one request may carry (its bytes: BodyTooLarge)."""
+
     status = 413
     problem = "batch-too-large"
 
@@ -165,14 +143,20 @@ def _parse_batch(raw: bytes, content_type: str) -> list[Any]:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InputError(f"the body is not JSON: {exc.msg} (line {exc.lineno})") from None
+    if not isinstance(body, (list, dict)):
+        raise InputError(f"the body must be a JSON array of events or one event, not {type(body).__name__}")
     return body if isinstance(body, list) else [body]
 
 
-async def _body(request: Request, limits: TracingSettings, what: str) -> bytes:
-    raw = await request.body()
-    if len(raw) > limits.max_batch_bytes:
-        raise TooLarge(f"the {what} is {len(raw):,} bytes; the limit is {limits.max_batch_bytes:,}")
-    return raw
+async def _body(request: Request, what: str) -> bytes:
+    """The body within the batch limit and the read timeout (413 / 408), before any slot."""
+    settings = request.app.state.settings
+    return await read_body(
+        request,
+        limit=settings.tracing.max_batch_bytes,
+        what=what,
+        seconds=settings.server.body_read_seconds,
+    )
 
 
 async def _store(request: Request, items: list[Any]) -> IngestResult:
@@ -189,18 +173,59 @@ async def _store(request: Request, items: list[Any]) -> IngestResult:
     return result
 
 
+# The bodies are read by hand (streamed within limits), so FastAPI cannot infer them:
+# declared here for clients and for schemathesis.
+_EVENTS_BODY: dict[str, Any] = {
+    "required": True,
+    "description": "Envelope events: a JSON array (or one object), or NDJSON (one object a line).",
+    "content": {
+        "application/json": {
+            "schema": {
+                "anyOf": [
+                    {
+                        "type": "array",
+                        "items": {"description": "an envelope object; any other item is rejected by index"},
+                    },
+                    {"type": "object", "description": "a single envelope"},
+                ]
+            }
+        },
+        "application/x-ndjson": {
+            "schema": {"type": "string", "description": "one JSON envelope object per line"}
+        },
+    },
+}
+_TRACES_BODY: dict[str, Any] = {
+    "required": True,
+    "description": "An OTLP ExportTraceServiceRequest (Content-Encoding: gzip accepted).",
+    "content": {
+        "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"resourceSpans": {"type": "array", "items": {"type": "object"}}},
+            }
+        },
+    },
+}
+
+
 @router.post(
     "/v1/events",
     response_model=IngestRead,
     summary="Ingest a batch of envelope events (JSON array or NDJSON)",
-    responses=problem_responses(400, 413, 429),
+    responses=problem_responses(400, 408, 413, 429),
+    openapi_extra={"requestBody": _EVENTS_BODY},
 )
-async def post_events(request: Request, _principal: Ingester, limits: IngestionSlot) -> IngestRead:
-    raw = await _body(request, limits, "batch")
-    items = _parse_batch(raw, request.headers.get("content-type", ""))
-    if len(items) > limits.max_batch_events:
-        raise TooLarge(f"the batch holds {len(items):,} events; the limit is {limits.max_batch_events:,}")
-    result = await _store(request, items)
+async def post_events(request: Request, _principal: Ingester) -> IngestRead:
+    raw = await _body(request, "batch")
+    with _ingestion_slot(request):
+        items = _parse_batch(raw, request.headers.get("content-type", ""))
+        del raw
+        limit = _limits(request).max_batch_events
+        if len(items) > limit:
+            raise TooLarge(f"the batch holds {len(items):,} events; the limit is {limit:,}")
+        result = await _store(request, items)
     return IngestRead(
         accepted=result.accepted,
         duplicates=result.duplicates,
@@ -212,15 +237,23 @@ async def post_events(request: Request, _principal: Ingester, limits: IngestionS
 @router.post(
     "/v1/traces",
     summary="OTLP/HTTP trace receiver (protobuf or JSON, gzip): spans become events",
-    responses=problem_responses(400, 413, 429),
+    responses=problem_responses(400, 408, 413, 429),
     response_class=Response,
+    openapi_extra={"requestBody": _TRACES_BODY},
 )
-async def post_traces(request: Request, _principal: Ingester, limits: IngestionSlot) -> Response:
-    raw = await _body(request, limits, "export")
+async def post_traces(request: Request, _principal: Ingester) -> Response:
+    raw = await _body(request, "export")
     content_type = request.headers.get("content-type", "application/x-protobuf")
-    export = decode_request(raw, content_type, request.headers.get("content-encoding", ""))
-    batch = spans_to_envelopes(export)
-    result = await _store(request, batch.envelopes)
+    with _ingestion_slot(request):
+        export = decode_request(
+            raw,
+            content_type,
+            request.headers.get("content-encoding", ""),
+            max_bytes=_limits(request).max_batch_bytes,
+        )
+        del raw
+        batch = spans_to_envelopes(export)
+        result = await _store(request, batch.envelopes)
     answer = ExportTraceServiceResponse()
     notes = []
     if result.rejected:
@@ -508,3 +541,35 @@ def usage(name: str, session: SessionDep, _reader: Reader) -> list[UsageRead]:
         .order_by(SchemaUsage.system, SchemaUsage.schema_version)
     )
     return [UsageRead.model_validate(row, from_attributes=True) for row in rows]
+
+
+class ExportRead(BaseModel):
+    """The OTLP export of transactions: on when STOCKPLANE_OTLP_ENDPOINT is set."""
+
+    enabled: bool
+    endpoint: str | None
+    queue_size: int
+    queued: int
+    pending: int
+    exported: int
+    failed: int
+    dropped: int
+    batches: int
+    attempts: int
+    retries: int
+
+
+@router.get(
+    "/v1/export",
+    response_model=ExportRead,
+    summary="The OTLP exporter's counters: queued, exported, failed, dropped, retried",
+)
+def export_status(request: Request, _reader: Reader) -> ExportRead:
+    exporter = request.app.state.exporter
+    if exporter is None:
+        return ExportRead(
+            enabled=False, endpoint=None, queue_size=0, **dict.fromkeys(ExportStats().as_dict(), 0)
+        )
+    return ExportRead(
+        enabled=True, endpoint=exporter.endpoint, queue_size=exporter.max_queue, **exporter.stats.as_dict()
+    )
