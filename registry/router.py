@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from email.utils import format_datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from policies import PolicyPack
 from stockplane.api import Reader, SessionDep, require
 from stockplane.audit import record
 from stockplane.auth import Principal, Role
+from stockplane.bodies import BodyTooLarge, read_body
 from stockplane.errors import AppError
+from stockplane.gates import gate_of
 from stockplane.problems import problem_responses
+from stockplane.settings import RegistrySettings
 
 from . import service
 from .models import Consumer, Contract, ContractVersion
@@ -48,6 +54,69 @@ def _pack(request: Request) -> PolicyPack:
 
 def _settings(request: Request) -> Any:
     return request.app.state.settings.registry
+
+
+def _document_limit(request: Request) -> int:
+    limit: int = request.app.state.settings.registry.max_api_document_bytes
+    return limit
+
+
+async def _version_body(request: Request) -> VersionCreate:
+    """The request's VersionCreate, read within the server's document limit and read timeout.
+
+    JSON escaping can double a document's text (quotes, newlines), so the body may be twice
+    the document limit; the document itself is held to the limit before it is parsed.
+    """
+    settings = request.app.state.settings
+    limit = _document_limit(request)
+    raw = await read_body(
+        request,
+        limit=2 * limit + 65_536,
+        what="request for a document",
+        seconds=settings.server.body_read_seconds,
+    )
+    try:
+        body = VersionCreate.model_validate_json(raw)
+    except ValidationError as exc:
+        raise RequestValidationError(
+            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
+        ) from None
+    if len(body.content) > limit:  # characters: at least one byte each
+        raise BodyTooLarge(
+            f"the document is {len(body.content):,} characters; the limit is {limit:,} bytes "
+            "(STOCKPLANE_REGISTRY__MAX_API_DOCUMENT_BYTES)",
+            limit=limit,
+        )
+    return body
+
+
+async def _check_slot(request: Request) -> AsyncIterator[None]:
+    """One of the worker's places for a registration or compatibility check: each can cost
+    many times its document in memory, so only a few run at once (429 past them)."""
+    gate = gate_of(request, "registry_gate", "registrations or compatibility checks")
+    with gate.hold(request.app.state.settings.registry.max_concurrent_checks):
+        yield
+
+
+# Declared after the principal: unauthenticated callers are refused before a byte is read,
+# and the body is in before a place is taken.
+DocumentBody = Annotated[VersionCreate, Depends(_version_body)]
+CheckSlot = Annotated[None, Depends(_check_slot)]
+_DOCUMENT_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": VersionCreate.model_json_schema(ref_template="#/components/schemas/{model}")
+        }
+    },
+}
+
+
+def _registry_settings(request: Request) -> RegistrySettings:
+    """The registry limits, with the server's own (lower) cap on a document's size."""
+    settings: RegistrySettings = _settings(request)
+    limit = min(settings.max_document_bytes, settings.max_api_document_bytes)
+    return settings.model_copy(update={"max_document_bytes": limit})
 
 
 def _text(value: object) -> str | None:
@@ -152,16 +221,18 @@ def versions(name: str, session: SessionDep, _reader: Reader) -> list[VersionRea
     summary="Register a version (validation, lint and compatibility first)",
     responses={
         200: {"description": "Identical content: the existing version, or a dry run"},
-        **problem_responses(409, 422),
+        **problem_responses(408, 409, 413, 422, 429),
     },
+    openapi_extra={"requestBody": _DOCUMENT_BODY},
 )
 def register_version(
     name: str,
-    body: VersionCreate,
     request: Request,
     response: Response,
     session: SessionDep,
     principal: Architect,
+    body: DocumentBody,
+    _slot: CheckSlot,
     dry_run: Annotated[bool, Query(description="check without registering")] = False,
 ) -> RegistrationRead:
     result = service.register(
@@ -170,7 +241,7 @@ def register_version(
         content=body.content,
         principal=principal,
         pack=_pack(request),
-        settings=_settings(request),
+        settings=_registry_settings(request),
         version=body.version,
         kind=body.kind,
         owner=body.owner,
@@ -196,9 +267,16 @@ def register_version(
     "/{name}/compatibility",
     response_model=CompatibilityResult,
     summary="Would this document be accepted? (the CI gate)",
+    responses=problem_responses(408, 413, 422, 429),
+    openapi_extra={"requestBody": _DOCUMENT_BODY},
 )
 def compatibility(
-    name: str, body: VersionCreate, request: Request, session: SessionDep, principal: Reader
+    name: str,
+    request: Request,
+    session: SessionDep,
+    principal: Reader,
+    body: DocumentBody,
+    _slot: CheckSlot,
 ) -> CompatibilityResult:
     pack = _pack(request)
     try:
@@ -208,7 +286,7 @@ def compatibility(
             content=body.content,
             principal=principal,
             pack=pack,
-            settings=_settings(request),
+            settings=_registry_settings(request),
             version=body.version,
             kind=body.kind,
             dry_run=True,

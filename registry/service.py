@@ -85,6 +85,9 @@ def _parse(content: str, name: str, settings: RegistrySettings) -> Side:
 
 _PARSED: OrderedDict[str, Side] = OrderedDict()
 _PARSED_LIMIT = 128
+_PARSED_BYTES_LIMIT = 32 * 1024 * 1024
+"""Canonical JSON the cache may hold, summed: a parsed document costs several times its
+text, so a count alone would let 128 large versions pin gigabytes."""
 
 
 def _side_of(version: ContractVersion) -> Side:
@@ -93,10 +96,14 @@ def _side_of(version: ContractVersion) -> Side:
     side = _PARSED.get(version.content_hash)
     if side is None:
         data = orjson.loads(version.canonical_json)
-        document = Document(data=data, source=version.content_hash[:12], format="json")
+        document = Document(
+            data=data, source=version.content_hash[:12], format="json", size=len(version.canonical_json)
+        )
         side = _PARSED[version.content_hash] = Side(document, RefResolver(document))
-        while len(_PARSED) > _PARSED_LIMIT:
-            _PARSED.popitem(last=False)
+        held = sum(cached.document.size for cached in _PARSED.values())
+        while len(_PARSED) > 1 and (len(_PARSED) > _PARSED_LIMIT or held > _PARSED_BYTES_LIMIT):
+            _, dropped = _PARSED.popitem(last=False)
+            held -= dropped.document.size
     else:
         _PARSED.move_to_end(version.content_hash)
     side.document.source = f"{version.contract.name}@{version.version}"
