@@ -10,6 +10,7 @@ import time
 import tracemalloc
 import zlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -193,3 +194,22 @@ def test_openapi_declares_the_ingestion_bodies(service: Service) -> None:
     assert array["type"] == "array"
     for operation in (paths["/v1/events"]["post"], paths["/v1/traces"]["post"]):
         assert {"408", "413", "429"} <= set(operation["responses"])
+
+
+def test_serve_bounds_keep_alive_and_graceful_shutdown(
+    cli,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stalled upload cannot hold SIGTERM: uvicorn is told how long to wait for requests."""
+    from stockplane.settings import get_settings
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **options: seen.update(options))
+    monkeypatch.setenv("STOCKPLANE_DATABASE_URL", f"sqlite:///{tmp_path}/serve.db")
+    monkeypatch.setenv("STOCKPLANE_SERVER__GRACEFUL_SHUTDOWN_SECONDS", "7")
+    get_settings.cache_clear()
+    assert cli("db", "upgrade").code == 0
+    assert cli("serve", "--port", "1").code == 0
+    assert seen["timeout_graceful_shutdown"] == 7
+    assert seen["timeout_keep_alive"] == 5
