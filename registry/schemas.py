@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 __all__ = [
     "CompatibilityResult",
@@ -29,6 +29,17 @@ Modes = Literal[
 ]
 
 
+def _without_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not hold a NUL character (\\u0000): no database stores one")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_without_nul)]
+"""Text a caller sends to be stored: refused with a 422 when it holds NUL, on SQLite (which
+would store it) as on PostgreSQL (which cannot)."""
+
+
 class FindingRead(BaseModel):
     rule: str
     severity: str
@@ -41,20 +52,22 @@ class FindingRead(BaseModel):
 class VersionCreate(BaseModel):
     """A new version: the document as text (YAML or JSON), and optionally its version."""
 
-    content: str = Field(description="The OpenAPI document or JSON Schema, as YAML or JSON text.")
-    version: str | None = Field(None, description="MAJOR.MINOR.PATCH; proposed from the change when omitted.")
+    content: Text = Field(description="The OpenAPI document or JSON Schema, as YAML or JSON text.")
+    version: Text | None = Field(
+        None, description="MAJOR.MINOR.PATCH; proposed from the change when omitted."
+    )
     kind: Literal["openapi", "jsonschema"] | None = None
-    owner: str | None = Field(None, description="Owning team (used when the contract is created).")
-    description: str | None = None
-    tags: list[str] | None = None
+    owner: Text | None = Field(None, description="Owning team (used when the contract is created).")
+    description: Text | None = None
+    tags: list[Text] | None = None
     compatibility_mode: Modes | None = Field(None, description="Default: the policy pack's for the kind.")
     compatibility_policy: Literal["strict", "lenient"] | None = None
 
 
 class ContractUpdate(BaseModel):
-    owner: str | None = None
-    description: str | None = None
-    tags: list[str] | None = None
+    owner: Text | None = None
+    description: Text | None = None
+    tags: list[Text] | None = None
     compatibility_mode: Modes | None = None
     compatibility_policy: Literal["strict", "lenient"] | None = None
 
@@ -123,13 +136,13 @@ class DiffRead(BaseModel):
 
 class DeprecationCreate(BaseModel):
     sunset: dt.date
-    replacement: str | None = None
+    replacement: Text | None = None
 
 
 class ConsumerCreate(BaseModel):
-    system: str = Field(min_length=1, max_length=128)
-    environment: str = Field("production", min_length=1, max_length=64)
-    versions: str = Field(description="An exact version, `*`, or specifiers such as `>=2.0,<3`.")
+    system: Text = Field(min_length=1, max_length=128)
+    environment: Text = Field("production", min_length=1, max_length=64)
+    versions: Text = Field(description="An exact version, `*`, or specifiers such as `>=2.0,<3`.")
 
 
 class ConsumerRead(BaseModel):

@@ -19,6 +19,7 @@ from .api import Reader, RFC3339Time, SessionDep
 from .audit import query_audit
 from .database import Database
 from .errors import AppError
+from .guards import RefuseNul
 from .migrate import require_migrated
 from .problems import PROBLEM_JSON, Problem, install_problem_handlers, problem_responses
 from .runtime import tune_for_throughput
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.state.exporter = TransactionExporter(settings.otlp_endpoint)
     install_problem_handlers(app)
     app.add_middleware(HeadAsGet)
+    app.add_middleware(RefuseNul)
     _kernel_routes(app)
 
     from registry.router import router as registry_router  # the domains plug in here
