@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from policies import PolicyPack
-from stockplane.api import Reader, SessionDep, require
+from registry.schemas import Text
+from stockplane.api import Reader, RFC3339Time, SessionDep, require
 from stockplane.audit import record as record_audit
 from stockplane.auth import Principal, Role
 from stockplane.bodies import read_body
@@ -293,12 +294,6 @@ def _decode(cursor: str) -> tuple[dt.datetime, str]:
         raise InputError("cursor must be the next_cursor of a previous page") from None
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    if moment.tzinfo is None:
-        raise InputError(f"{moment.isoformat()} needs a UTC offset (RFC 3339), e.g. Z or +01:00")
-    return moment
-
-
 @router.get("/v1/transactions", response_model=TransactionPage, summary="Transactions, newest first")
 def transactions(
     session: SessionDep,
@@ -314,8 +309,8 @@ def transactions(
     ] = None,
     location: Annotated[str | None, Query(description="only transactions touching this location_id")] = None,
     sku: Annotated[str | None, Query(description="only transactions touching this SKU")] = None,
-    since: Annotated[dt.datetime | None, Query(description="started at or after (RFC 3339)")] = None,
-    until: Annotated[dt.datetime | None, Query(description="started before (RFC 3339)")] = None,
+    since: Annotated[RFC3339Time | None, Query(description="started at or after (RFC 3339)")] = None,
+    until: Annotated[RFC3339Time | None, Query(description="started before (RFC 3339)")] = None,
     order: Annotated[Literal["newest", "oldest"], Query(description="by start time")] = "newest",
     include_resolved: Annotated[
         bool, Query(description="also list failed or stalled transactions already resolved")
@@ -332,9 +327,9 @@ def transactions(
     if workflow:
         query = query.where(TransactionRecord.workflow == workflow)
     if since is not None:
-        query = query.where(TransactionRecord.started_at >= _aware(since))
+        query = query.where(TransactionRecord.started_at >= since)
     if until is not None:
-        query = query.where(TransactionRecord.started_at < _aware(until))
+        query = query.where(TransactionRecord.started_at < until)
     touching = {
         StoredEvent.system: system,
         StoredEvent.channel: channel,
@@ -436,7 +431,7 @@ def timeline(correlation_id: str, request: Request, session: SessionDep, _reader
 
 class ResolutionCreate(BaseModel):
     action: Literal["acknowledge", "resolve"]
-    note: str = Field(min_length=1, max_length=2000)
+    note: Text = Field(min_length=1, max_length=2000)
 
 
 @router.post(

@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 
 import orjson
+import pytest
 
 from tests.conftest import Service
 
@@ -339,3 +340,26 @@ def test_writers_that_keep_colliding_get_a_503_to_retry_and_nothing_is_stored(
     viewer = service.as_role("viewer")
     assert service.client.get("/v1/transactions/sale-race-4", headers=viewer).status_code == 404
     assert post(service, [*batch, *sale("sale-race-4", complete=True)]).json()["duplicates"] == len(batch)
+
+
+@pytest.mark.parametrize("value", ["0.5", "1700000000", "2026-11-28T09:00:00", "yesterday"])
+def test_transaction_times_must_be_rfc3339_with_an_offset(service: Service, value: str) -> None:
+    for name in ("since", "until"):
+        answer = service.client.get(f"/v1/transactions?{name}={value}", headers=service.as_role("viewer"))
+        assert answer.status_code == 400, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+
+
+def test_a_resolution_note_with_nul_is_refused(service: Service) -> None:
+    failed = [
+        envelope("nul-note", "pos.sale", "pos", 60, status="error", error={"code": "X", "message": "y"})
+    ]
+    assert post(service, failed).status_code == 200
+    answer = service.client.post(
+        "/v1/transactions/nul-note/resolution",
+        json={"action": "resolve", "note": "done\u0000"},
+        headers=service.as_role("architect"),
+    )
+    assert answer.status_code == 422, answer.text
+    timeline = service.client.get("/v1/transactions/nul-note", headers=service.as_role("viewer")).json()
+    assert timeline["resolution"] is None
