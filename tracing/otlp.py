@@ -69,7 +69,14 @@ def decode_request(
             json_format.ParseDict(_hex_ids_to_base64(document), request, ignore_unknown_fields=True)
         else:
             request.ParseFromString(body)
-    except (DecodeError, json_format.ParseError, orjson.JSONDecodeError, ValueError) as exc:
+    except (
+        DecodeError,
+        json_format.ParseError,
+        orjson.JSONDecodeError,
+        ValueError,
+        TypeError,
+        AttributeError,
+    ) as exc:
         raise InputError(f"not an OTLP trace export: {exc}") from None
     return request
 
