@@ -65,8 +65,10 @@ def _change(bump: str) -> str:
 def _read(file: Path) -> str:
     try:
         return file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DocumentError(str(file), f"cannot read the file ({exc})") from None
+    except OSError as exc:
+        raise DocumentError(str(file), f"cannot read the file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise DocumentError(str(file), "cannot read the file (not UTF-8 text)") from None
 
 
 @app.command()

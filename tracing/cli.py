@@ -69,7 +69,7 @@ def ingest(
     stored twice. Exit 1 when some lines were rejected (each is listed).
     """
     if not file.is_file():
-        raise DocumentError(str(file), "no such file")
+        raise DocumentError(str(file), "not a file" if file.exists() else "no such file")
     totals = {"accepted": 0, "duplicates": 0, "rejected": 0}
     problems: list[str] = []
     columns = (TextColumn("{task.description}"), BarColumn(), TransferSpeedColumn(), TimeRemainingColumn())
@@ -230,10 +230,14 @@ def trace_sweep() -> None:
     """Mark in-progress transactions past a deadline as stalled (schedule it, e.g. every 30 s)."""
     from policies import load_pack
     from stockplane.database import Database
+    from stockplane.migrate import require_migrated
 
     from .jobs import sweep_stalled
 
     settings = get_settings()
-    with Database(settings.database_url) as database, database.session() as session:
-        changed = sweep_stalled(session, pack=load_pack(settings.policy_pack), now=dt.datetime.now(dt.UTC))
+    pack = load_pack(settings.policy_pack)
+    with Database(settings.database_url) as database:
+        require_migrated(database, auto=False)
+        with database.session() as session:
+            changed = sweep_stalled(session, pack=pack, now=dt.datetime.now(dt.UTC))
     typer.echo(f"{changed} transaction(s) changed state")
