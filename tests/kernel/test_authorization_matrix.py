@@ -90,7 +90,6 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/v1/systems"): Rule(READER),
     ("GET", "/v1/export"): Rule(READER),
-    ("GET", "/v1/export"): Rule(READER),
 }
 
 DUMMY = "matrix-probe"
