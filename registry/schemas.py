@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
+
+from stockplane.api import Text
 
 __all__ = [
     "CompatibilityResult",
@@ -27,17 +29,6 @@ __all__ = [
 Modes = Literal[
     "BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD", "FORWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE", "NONE"
 ]
-
-
-def _without_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not hold a NUL character (\\u0000): no database stores one")
-    return value
-
-
-Text = Annotated[str, AfterValidator(_without_nul)]
-"""Text a caller sends to be stored: refused with a 422 when it holds NUL, on SQLite (which
-would store it) as on PostgreSQL (which cannot)."""
 
 
 class FindingRead(BaseModel):

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BeforeValidator, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, WithJsonSchema
 from sqlalchemy.orm import Session
 
 from .auth import ANONYMOUS, Principal, Role, authenticate
@@ -22,6 +22,7 @@ __all__ = [
     "RFC3339Time",
     "Reader",
     "SessionDep",
+    "Text",
     "current_principal",
     "parse_rfc3339",
     "require",
@@ -107,3 +108,14 @@ RFC3339Time = Annotated[
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 """A query parameter holding an instant: ``since: RFC3339Time | None = None``."""
+
+
+def _without_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not hold a NUL character (\\u0000): no database stores one")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_without_nul)]
+"""Text a caller sends to be stored: refused with a 422 when it holds NUL, on SQLite (which
+would store it) as on PostgreSQL (which cannot)."""

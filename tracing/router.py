@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from policies import PolicyPack
-from registry.schemas import Text
-from stockplane.api import Reader, RFC3339Time, SessionDep, require
+from stockplane.api import Reader, RFC3339Time, SessionDep, Text, require
 from stockplane.audit import record as record_audit
 from stockplane.auth import Principal, Role
 from stockplane.bodies import read_body
