@@ -189,9 +189,27 @@ class _BadCursor(AppError):
 def _cursor(cursor: str | None) -> int | None:
     if not cursor:  # `cursor=` is the first page, as the schema allows
         return None
-    if not cursor.isdigit():
+    # ASCII digits only (str.isdigit also takes "²"), and within the id column's range
+    if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > _MAX_ID:
         raise _BadCursor("cursor must be the next_cursor of a previous page")
     return int(cursor)
+
+
+_MAX_ID = 2**31 - 1  # audit ids are INTEGER on PostgreSQL
+
+
+def _query_parameters_not_null(operation: dict[str, Any]) -> None:
+    """An optional query parameter is absent, never null (a query string cannot carry a
+    null): drop the ``null`` branch pydantic gives ``X | None`` parameters."""
+    for parameter in operation.get("parameters", []):
+        schema = parameter.get("schema", {})
+        branches = schema.get("anyOf")
+        if parameter.get("in") == "query" and branches and {"type": "null"} in branches:
+            rest = [branch for branch in branches if branch != {"type": "null"}]
+            annotations = {key: value for key, value in schema.items() if key != "anyOf"}
+            parameter["schema"] = (
+                {**rest[0], **annotations} if len(rest) == 1 else {**annotations, "anyOf": rest}
+            )
 
 
 def _problem_openapi(app: FastAPI) -> None:
@@ -206,6 +224,7 @@ def _problem_openapi(app: FastAPI) -> None:
         components["Problem"] = Problem.model_json_schema()
         for path in schema.get("paths", {}).values():
             for operation in path.values():
+                _query_parameters_not_null(operation)
                 for status, response in operation.get("responses", {}).items():
                     if str(status)[:1] in "45":
                         response["content"] = {

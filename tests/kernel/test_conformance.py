@@ -245,3 +245,22 @@ def test_a_client_hanging_up_mid_upload_is_one_info_line(
     assert records[0].exc_info is None and "disconnected" in records[0].getMessage()
     assert all(r.levelno < logging.WARNING for r in caplog.records)
     assert sent[0]["status"] != 500
+
+
+@pytest.mark.parametrize("cursor", ["4528833259200196223434752", str(2**31), "%C2%B2", "-1", "1.5"])
+def test_an_audit_cursor_that_no_page_gave_is_a_400(service: Service, cursor: str) -> None:
+    answer = service.client.get(f"/v1/audit?cursor={cursor}", headers=service.as_role("viewer"))
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["type"].endswith("/invalid-cursor")
+
+
+def test_optional_query_parameters_are_never_declared_nullable(service: Service) -> None:
+    schema = service.client.get("/openapi.json").json()
+    nullable = [
+        f"{method.upper()} {path} {parameter['name']}"
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        for parameter in operation.get("parameters", [])
+        if {"type": "null"} in parameter["schema"].get("anyOf", [])
+    ]
+    assert nullable == []
