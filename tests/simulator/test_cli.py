@@ -189,6 +189,8 @@ def test_demo_serves_the_api_with_a_live_trickle_and_stops_on_ctrl_c(tmp_path: P
             str(port),
             "--directory",
             str(tmp_path / "demo"),
+            "--live-speed",  # traffic follows the hour of day: keep it moving at night too
+            "120",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -213,9 +215,13 @@ def test_demo_serves_the_api_with_a_live_trickle_and_stops_on_ctrl_c(tmp_path: P
             except httpx2.TransportError:
                 time.sleep(0.1)
         events = lambda answer: sum(s["events"] for s in answer.json())  # noqa: E731
-        time.sleep(6)
-        later = httpx2.get(f"{base}/v1/systems", headers=headers)
-        assert events(later) > events(first)  # the live trickle keeps arriving
+        deadline = time.monotonic() + 30
+        while True:  # the live trickle keeps arriving
+            time.sleep(1)
+            later = httpx2.get(f"{base}/v1/systems", headers=headers)
+            if events(later) > events(first) or time.monotonic() > deadline:
+                break
+        assert events(later) > events(first)
         demo.send_signal(signal.SIGINT)
         out, err = demo.communicate(timeout=30)
         assert demo.returncode == 0 and "stopped" in out
@@ -223,6 +229,7 @@ def test_demo_serves_the_api_with_a_live_trickle_and_stops_on_ctrl_c(tmp_path: P
     finally:
         if demo.poll() is None:
             demo.kill()
+            demo.communicate(timeout=30)  # closes the pipes
 
 
 def test_demo_never_empties_a_directory_it_did_not_make(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
