@@ -130,7 +130,9 @@ def _sender(base: str, key: str, due: list[tuple[float, int]], size: int, run: s
                 side.record(began, type(exc).__name__, 0)
 
 
-def _reader(base: str, key: str, run: str, stop: threading.Event, side: Side) -> None:
+def _reader(
+    base: str, key: str, run: str, stop: threading.Event, side: Side, per_query: dict[str, Side]
+) -> None:
     queries = [
         "/v1/transactions?state=failed&limit=50",
         "/v1/transactions?limit=50",
@@ -147,9 +149,13 @@ def _reader(base: str, key: str, run: str, stop: threading.Event, side: Side) ->
             began = time.perf_counter()
             try:
                 status = client.get(path).status_code
-                side.record(began, 200 if status in (200, 404) else status, 1)  # 404: timeline not in yet
+                outcome: int | str = 200 if status in (200, 404) else status  # 404: timeline not in yet
             except httpx2.HTTPError as exc:
-                side.record(began, type(exc).__name__, 0)
+                outcome = type(exc).__name__
+            side.record(began, outcome, 1)
+            per_query.setdefault(
+                path.split("?")[0] + ("?" + path.split("?")[1].split("&")[0] if "?" in path else ""), Side()
+            ).record(began, outcome, 1)
 
 
 def main() -> None:
@@ -198,12 +204,13 @@ def main() -> None:
             for number in range(batches):
                 plans[number % args.senders].append((start + number * interval, number))
             ingest, read, stop = Side(), Side(), threading.Event()
+            per_query: dict[str, Side] = {}
             threads = [
                 threading.Thread(target=_sender, args=(base, key, plan, args.batch, run, ingest))
                 for plan in plans
             ]
             readers = [
-                threading.Thread(target=_reader, args=(base, key, run, stop, read))
+                threading.Thread(target=_reader, args=(base, key, run, stop, read, per_query))
                 for _ in range(args.readers)
             ]
             for thread in threads + readers:
@@ -223,6 +230,8 @@ def main() -> None:
     )
     print(f"  ingestion: {ingest.summary(elapsed)}")
     print(f"  queries:   {read.summary(elapsed)}")
+    for path, side in sorted(per_query.items()):
+        print(f"    {path:<42} {side.summary(elapsed)}")
 
 
 if __name__ == "__main__":

@@ -218,6 +218,40 @@ def test_systems_show_rate_errors_and_lag(service: Service) -> None:
     assert systems["erp"]["lag_p50_ms"] >= 100_000  # it occurred at least 100 s before it was received
 
 
+def test_system_lag_percentiles_match_an_independent_computation(service: Service) -> None:
+    """The database ranks the lags; plain Python over the stored rows must agree exactly."""
+    import random
+
+    from sqlalchemy import select
+
+    from tracing.models import StoredEvent
+
+    chance = random.Random(5)
+    events = [
+        envelope(f"lag-{n}", "pos.sale", ("pos", "erp", "wms")[n % 3], chance.uniform(-5, 900))
+        for n in range(257)  # some occur "in the future": their lag counts as 0
+    ]
+    assert post(service, events).json()["accepted"] == 257
+    shown = {
+        s["system"]: s for s in service.client.get("/v1/systems", headers=service.as_role("viewer")).json()
+    }
+    with service.database.session() as session:
+        rows = session.execute(
+            select(StoredEvent.system, StoredEvent.occurred_at, StoredEvent.received_at)
+        ).all()
+    for system in ("pos", "erp", "wms"):
+        lags = sorted(
+            max(int((received - occurred).total_seconds() * 1000 // 1), 0)
+            for name, occurred, received in rows
+            if name == system
+        )
+        for percent in (50, 95):
+            expected = lags[len(lags) * percent // 100]
+            # within a millisecond: SQLite computes the lag from julianday() floats
+            assert abs(shown[system][f"lag_p{percent}_ms"] - expected) <= 1, (system, percent)
+        assert shown[system]["events"] == len(lags)
+
+
 def _contract(service: Service, version: str) -> None:
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
