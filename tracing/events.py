@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["FAILURE_STATUSES", "Event", "event_from_envelope"]
+__all__ = ["FAILURE_STATUSES", "Event", "event_from_envelope", "nul_fields"]
 
 FAILURE_STATUSES = frozenset({"error", "dead_letter"})
 
@@ -75,8 +75,10 @@ def event_from_envelope(envelope: dict[str, Any], *, received_at: dt.datetime | 
         error_code=error.get("code") if isinstance(error, dict) else None,
         traceparent=envelope.get("traceparent"),
     )
-    for name, value in vars(event).items():
-        if isinstance(value, str) and "\x00" in value:
-            # PostgreSQL refuses NUL in text, SQLite would store it: refuse it on both
-            raise ValueError(f"{name} contains a NUL character (\\u0000)")
     return event
+
+
+def nul_fields(event: Event) -> list[str]:
+    """The event's text fields holding a NUL character, which PostgreSQL cannot store and
+    SQLite would: refused on both."""
+    return [name for name, value in vars(event).items() if isinstance(value, str) and "\x00" in value]

@@ -18,16 +18,26 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import Row, Table, delete, select
+from sqlalchemy import JSON, Row, String, Table, delete, func, literal, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from policies import PolicyPack
 from registry.service import StoredSchema, stored_schema
-from stockplane.database import Base, Contended, insert_new_rows, insert_rows, update_rows, upsert
+from stockplane.database import (
+    Base,
+    Contended,
+    UtcDateTime,
+    insert_new_rows,
+    insert_rows,
+    update_rows,
+    upsert,
+)
 
 from .correlate import Transaction, correlate
-from .events import Event, event_from_envelope
+from .events import Event, event_from_envelope, nul_fields
 from .export import EXPORTED_STATES, TransactionExporter
 from .models import SchemaUsage, StoredEvent, TransactionRecord
 from .schemas import CompiledSchema, EnvelopeValidator
@@ -106,6 +116,9 @@ def ingest(
             errors = envelope.errors(item)
             if not errors:
                 event = event_from_envelope(item, received_at=now)
+                # orjson writes NUL as \u0000: look closer only when the body holds one
+                if b"\\u0000" in body and (fields := nul_fields(event)):
+                    errors, event = [f"{', '.join(fields)}: holds a NUL character (\\u0000)"], None
         except (ValueError, TypeError) as exc:
             errors = [str(exc)]
         except RecursionError:
@@ -375,8 +388,8 @@ def recorrelate(
         (updates if known else inserts).append(_verdict_row(verdict, now))
     if inserts:
         insert_rows(session, _TRANSACTIONS, inserts)
-    if updates:
-        update_rows(session, TransactionRecord, updates)
+    if updates:  # their rows are locked already (_lock_transactions)
+        update_rows(session, TransactionRecord, updates, locked=True)
     unused = sorted(placeholders - grouped.keys())  # e.g. a re-delivery filed under another id
     for chunk in _chunks(unused):
         session.execute(
@@ -393,47 +406,51 @@ def _lock_transactions(
     """The state of each of these (sorted) transactions before this unit of work, and
     the ids given a placeholder row.
 
-    PostgreSQL: one upsert per chunk, in id order, locks every row, creating an empty
-    placeholder (``event_count`` 0, never committed as such) for a transaction not seen
-    before; a concurrent writer of the same transaction waits here until this one
-    commits, and no two writers can deadlock on these rows. SQLite: writers hold the
-    database's write lock for the whole unit (``BEGIN IMMEDIATE``), so plain reads do.
+    PostgreSQL, in id order both times: one ``INSERT ... ON CONFLICT DO NOTHING`` gives a
+    transaction not seen before an empty placeholder (``event_count`` 0, never committed as
+    such; a concurrent writer of it waits until this one commits), then one ``SELECT ...
+    FOR UPDATE`` locks the others without writing them. SQLite: writers hold the
+    database's write lock for the whole unit (``BEGIN IMMEDIATE``), so a plain read does.
     """
     previous: dict[str, str] = {}
-    placeholders: set[str] = set()
-    table = _TRANSACTIONS
-    postgres = session.get_bind().dialect.name == "postgresql"
-    for chunk in _chunks(ids):
-        if not postgres:
+    if session.get_bind().dialect.name != "postgresql":
+        for chunk in _chunks(ids):
             query = select(TransactionRecord.correlation_id, TransactionRecord.state)
             previous.update(
                 session.execute(query.where(TransactionRecord.correlation_id.in_(chunk))).tuples().all()
             )
-            continue
-        statement = upsert(session, table).values(
-            [
-                {
-                    "correlation_id": cid,
-                    "state": "in_progress",
-                    "started_at": now,
-                    "updated_at": now,
-                    "event_count": 0,
-                    "anomalies": [],
-                }
-                for cid in chunk
-            ]
+        return previous, set()
+    table = _TRANSACTIONS
+    cid = func.unnest(literal(list(ids), ARRAY(String))).column_valued("cid")
+    placeholders = select(
+        cid,
+        literal("in_progress"),
+        literal(now, UtcDateTime),
+        literal(now, UtcDateTime),
+        literal(0),
+        literal([], JSON),
+    ).order_by(cid)
+    created = set(
+        session.scalars(
+            postgresql.insert(table)
+            .from_select(
+                ["correlation_id", "state", "started_at", "updated_at", "event_count", "anomalies"],
+                placeholders,
+            )
+            .on_conflict_do_nothing(index_elements=["correlation_id"])
+            .returning(table.c.correlation_id)
         )
+    )
+    others = [cid for cid in ids if cid not in created]
+    if others:
         locked = session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["correlation_id"], set_={"updated_at": table.c.updated_at}
-            ).returning(table.c.correlation_id, table.c.state, table.c.event_count)
+            select(TransactionRecord.correlation_id, TransactionRecord.state)
+            .where(TransactionRecord.correlation_id == func.any(literal(others, ARRAY(String))))
+            .order_by(TransactionRecord.correlation_id)
+            .with_for_update()
         )
-        for correlation_id, state, event_count in locked:
-            if event_count:
-                previous[correlation_id] = state
-            else:
-                placeholders.add(correlation_id)
-    return previous, placeholders
+        previous.update(locked.tuples().all())
+    return previous, created
 
 
 def _verdict_row(verdict: Transaction, now: dt.datetime) -> dict[str, Any]:
