@@ -25,8 +25,12 @@ def start_sweeper(
 
     def sweep() -> None:
         try:
-            with database.session() as session:
-                changed = sweep_stalled(session, pack=pack, now=dt.datetime.now(dt.UTC), exporter=exporter)
+            # a unit of work of its own, run again if it collides with ingestion
+            changed = database.write(
+                lambda session: sweep_stalled(
+                    session, pack=pack, now=dt.datetime.now(dt.UTC), exporter=exporter
+                )
+            )
             if changed:
                 log.info("sweep: %d transaction(s) became stalled", changed)
         except Exception:  # a failed run is logged and retried at the next interval

@@ -142,9 +142,7 @@ def test_what_is_not_json_is_refused(text: str, reason: str) -> None:
 
 
 def test_a_surrogate_pair_is_json() -> None:
-    document = load_text(
-        b'{"a": "\\ud83d\\ude00"}', source="doc.json", max_bytes=10**6, max_depth=200
-    )
+    document = load_text(b'{"a": "\\ud83d\\ude00"}', source="doc.json", max_bytes=10**6, max_depth=200)
     assert document.data == {"a": "😀"}
 
 
