@@ -24,10 +24,12 @@ __all__ = [
     "Budget",
     "Counts",
     "SloState",
+    "Transition",
     "budget",
     "burn_rate",
     "evaluate_alert",
     "exhaustion",
+    "transition",
 ]
 
 
@@ -168,3 +170,21 @@ def exhaustion(remaining: float, bad_per_hour: float, now: dt.datetime) -> dt.da
     if bad_per_hour <= 0:
         return None
     return now + dt.timedelta(hours=remaining / bad_per_hour)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """An alert changing state, with when and why (the numbers that crossed)."""
+
+    rule: str
+    state: str  # firing | resolved
+    at: dt.datetime
+    reason: str
+
+
+def transition(was_firing: bool, verdict: AlertVerdict, at: dt.datetime) -> Transition | None:
+    """The alert's change of state, if any: firing once when it starts, resolved once when
+    it ends, nothing while it stays as it was (a firing alert is never sent again)."""
+    if verdict.firing == was_firing:
+        return None
+    return Transition(verdict.rule.name, "firing" if verdict.firing else "resolved", at, verdict.reason)

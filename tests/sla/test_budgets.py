@@ -90,3 +90,28 @@ def test_targets_are_shares(target: float) -> None:
 def test_counts_must_make_sense() -> None:
     with pytest.raises(ValueError, match="between 0 and total"):
         Counts(good=5, total=3)
+
+
+def test_an_outage_fires_once_and_resolves_once() -> None:
+    """Minute by minute through an outage: bad events start, keep coming, stop."""
+    from sla.budgets import transition
+
+    target, start = 0.999, dt.datetime(2026, 12, 7, 9, tzinfo=dt.UTC)
+    bad_minutes = set(range(30, 50))
+    history: list[tuple[int, bool]] = []  # per minute: (events, all good?)
+    firing, changes = False, []
+    for minute in range(120):
+        history.append((100, minute not in bad_minutes))
+
+        def window(minutes: int, history: list[tuple[int, bool]] = history) -> Counts:
+            recent = history[-minutes:]
+            return Counts(sum(n for n, ok in recent if ok), sum(n for n, _ in recent))
+
+        verdict = evaluate_alert(PAGE_FAST, window(60), window(5), target, min_bad=10)
+        change = transition(firing, verdict, start + dt.timedelta(minutes=minute))
+        if change is not None:
+            changes.append((minute, change.state))
+            firing = change.state == "firing"
+    # fires with the first bad minute (both windows burn at once: 100 % bad is 1000x), and
+    # resolves when the 5-minute window has none left, though the hour still burns
+    assert changes == [(30, "firing"), (54, "resolved")]
