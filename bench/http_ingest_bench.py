@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,12 +22,7 @@ import httpx2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest_bench import generated_events
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from served import served
 
 
 def main() -> None:
@@ -41,32 +34,8 @@ def main() -> None:
         work = events.parent
         lines = events.read_bytes().splitlines()
         batches = [b"\n".join(lines[start : start + 1000]) for start in range(0, len(lines), 1000)]
-        port = _free_port()
-        env = {**os.environ, "STOCKPLANE_DATABASE_URL": f"sqlite:///{work}/stockplane.db"}
-        cli = [sys.executable, "-m", "stockplane"]
-        subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
-        key = subprocess.run(
-            [*cli, "keys", "create", "--role", "ingest", "--name", "bench"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        server = subprocess.Popen(
-            [*cli, "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                try:
-                    if httpx2.get(f"{base}/healthz").status_code == 200:
-                        break
-                except httpx2.HTTPError:
-                    time.sleep(0.2)
+        with served(f"sqlite:///{work}/stockplane.db") as server:
+            base, key = server.base, server.key
             headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"}
 
             def send(share: list[bytes]) -> int:
@@ -83,9 +52,6 @@ def main() -> None:
             with ThreadPoolExecutor(args.senders) as pool:
                 accepted = sum(pool.map(send, shares))
             elapsed = time.perf_counter() - began
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     print(
         f"{len(lines):,} events in {len(batches)} batches from {args.senders} senders, {os.cpu_count()} cores"
     )

@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,7 +32,11 @@ from pathlib import Path
 
 import httpx2
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from served import served
+
+QUIET = {"STOCKPLANE_TRACING__SWEEP_SECONDS": "0"}  # no stall sweep competing for the cores
+
 POSTGRES = os.environ.get("STOCKPLANE_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 STEPS = (("pos.sale", "pos"), ("inventory.adjusted", "erp"), ("availability.published", "ecommerce"))
 
@@ -60,12 +62,6 @@ class Side:
             f"p50 {statistics.median(ordered) * 1000:,.1f} ms, p99 {p99 * 1000:,.1f} ms, "
             f"errors {sum(self.errors.values())} {self.errors or ''}".rstrip()
         )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager
@@ -168,62 +164,33 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=4)
     parser.add_argument("--readers", type=int, default=2)
     args = parser.parse_args()
-    with _database(args.database) as url:
-        env = {**os.environ, "STOCKPLANE_DATABASE_URL": url, "STOCKPLANE_TRACING__SWEEP_SECONDS": "0"}
-        cli = [sys.executable, "-m", "stockplane"]
-        subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
-        key = subprocess.run(
-            [*cli, "keys", "create", "--role", "ingest", "--name", "load"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        port = _free_port()
-        server = subprocess.Popen(
-            [*cli, "serve", "--port", str(port), "--workers", str(args.workers)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx2.get(f"{base}/healthz").status_code == 200:
-                        break
-                except httpx2.HTTPError:
-                    time.sleep(0.2)
-            run = uuid.uuid4().hex[:6]
-            batches = int(args.rate * args.seconds / args.batch)
-            interval = args.batch / args.rate
-            start = time.perf_counter() + 0.5
-            plans: list[list[tuple[float, int]]] = [[] for _ in range(args.senders)]
-            for number in range(batches):
-                plans[number % args.senders].append((start + number * interval, number))
-            ingest, read, stop = Side(), Side(), threading.Event()
-            per_query: dict[str, Side] = {}
-            threads = [
-                threading.Thread(target=_sender, args=(base, key, plan, args.batch, run, ingest))
-                for plan in plans
-            ]
-            readers = [
-                threading.Thread(target=_reader, args=(base, key, run, stop, read, per_query))
-                for _ in range(args.readers)
-            ]
-            for thread in threads + readers:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            stop.set()
-            for thread in readers:
-                thread.join()
-            elapsed = time.perf_counter() - start
-        finally:
-            server.terminate()
-            server.wait(timeout=60)
+    with _database(args.database) as url, served(url, workers=args.workers, **QUIET) as server:
+        base, key = server.base, server.key
+        run = uuid.uuid4().hex[:6]
+        batches = int(args.rate * args.seconds / args.batch)
+        interval = args.batch / args.rate
+        start = time.perf_counter() + 0.5
+        plans: list[list[tuple[float, int]]] = [[] for _ in range(args.senders)]
+        for number in range(batches):
+            plans[number % args.senders].append((start + number * interval, number))
+        ingest, read, stop = Side(), Side(), threading.Event()
+        per_query: dict[str, Side] = {}
+        threads = [
+            threading.Thread(target=_sender, args=(base, key, plan, args.batch, run, ingest))
+            for plan in plans
+        ]
+        readers = [
+            threading.Thread(target=_reader, args=(base, key, run, stop, read, per_query))
+            for _ in range(args.readers)
+        ]
+        for thread in threads + readers:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        stop.set()
+        for thread in readers:
+            thread.join()
+        elapsed = time.perf_counter() - start
     print(
         f"{args.database}, {args.workers} worker(s), offered {args.rate:,} events/s in batches of "
         f"{args.batch} for {args.seconds:.0f} s ({os.cpu_count()} cores), elapsed {elapsed:.1f} s"
