@@ -44,6 +44,18 @@ _PACK = {
 }
 
 
+def lenient_pack_folder() -> Path:
+    """A scratch folder holding the bench pack (in ``pack/``), made the server's pack through
+    ``STOCKPLANE_POLICY_PACK``; the registry benchmarks keep their database beside it."""
+    folder = Path(tempfile.mkdtemp())
+    pack = folder / "pack"
+    pack.mkdir()
+    for name, text in _PACK.items():
+        (pack / name).write_text(text)
+    os.environ["STOCKPLANE_POLICY_PACK"] = str(pack)
+    return folder
+
+
 def document(paths: int, revision: int) -> str:
     spec = large_openapi(paths=paths, schemas=paths * 2)
     spec["info"]["description"] = f"revision {revision}"
@@ -56,12 +68,7 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=50, help="earlier versions for the transitive case")
     options = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp())
-    pack = folder / "pack"
-    pack.mkdir()
-    for name, text in _PACK.items():
-        (pack / name).write_text(text)
-    os.environ["STOCKPLANE_POLICY_PACK"] = str(pack)
+    folder = lenient_pack_folder()
 
     from fastapi.testclient import TestClient
 

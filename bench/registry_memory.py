@@ -14,14 +14,13 @@ import gc
 import json
 import os
 import sys
-import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from registry_bench import _PACK
+from registry_bench import lenient_pack_folder
 from synthetic import large_openapi
 
 
@@ -73,12 +72,7 @@ def main() -> None:
     parser.add_argument("--tracemalloc", action="store_true", help="also trace Python allocations")
     options = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp())
-    pack = folder / "pack"
-    pack.mkdir()
-    for name, text in _PACK.items():
-        (pack / name).write_text(text)
-    os.environ["STOCKPLANE_POLICY_PACK"] = str(pack)
+    folder = lenient_pack_folder()
     os.environ["STOCKPLANE_REGISTRY__MAX_API_DOCUMENT_BYTES"] = str(int(options.megabytes * 2 * 1_048_576))
 
     from fastapi.testclient import TestClient
