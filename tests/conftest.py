@@ -7,10 +7,12 @@ import socket
 import subprocess
 import threading
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pytest
 
@@ -20,6 +22,7 @@ from stockplane.settings import get_settings
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_TESTDATA = REPO_ROOT.parent / "shared" / "testdata"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+T = TypeVar("T")
 
 
 @dataclass
@@ -161,6 +164,44 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@contextmanager
+def uvicorn_in_thread(app: Any, port: int, **config: Any) -> Iterator[None]:
+    """Serve ``app`` with a real uvicorn on a loopback ``port`` in a thread, until the block ends."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **config))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "the server did not start"
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@dataclass
+class Measured(Generic[T]):
+    value: T
+    peak: int  # bytes Python allocated at most while it ran, above what was there before
+    seconds: float
+
+
+def measured(call: Callable[[], T]) -> Measured[T]:
+    """Run ``call`` under tracemalloc: its result, its peak allocation and its duration."""
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        value = call()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return Measured(value, peak, time.monotonic() - started)
+
+
 @pytest.fixture
 def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
     """`stockplane db upgrade`, two keys, and `stockplane serve` on a free loopback port."""
@@ -175,18 +216,7 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> Iterator[dic
     admin = cli("keys", "create", "--role", "admin", "--name", "root").stdout.strip()
     monkeypatch.setenv("STOCKPLANE_API_KEY", architect)
     get_settings.cache_clear()
-    import uvicorn
-
     from stockplane.app import create_app
 
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uvicorn_server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert uvicorn_server.started, "the server did not start"
-    yield {"architect": architect, "admin": admin}
-    uvicorn_server.should_exit = True
-    thread.join(timeout=10)
+    with uvicorn_in_thread(create_app(), port, log_level="warning"):
+        yield {"architect": architect, "admin": admin}

@@ -4,12 +4,10 @@ document cap, count the checks in flight and keep one check's memory bounded."""
 from __future__ import annotations
 
 import json
-import time
-import tracemalloc
 from typing import Any
 
 from stockplane.settings import RegistrySettings, Settings
-from tests.conftest import Service
+from tests.conftest import Service, measured
 
 MiB = 1024 * 1024
 
@@ -134,16 +132,11 @@ def test_a_large_document_costs_a_bounded_multiple_of_its_size(service: Service)
     document = openapi_of(600)
     body = json.dumps({"content": document}).encode()
     headers = {**service.as_role("viewer"), "Content-Type": "application/json"}
-    tracemalloc.start()
-    started = time.monotonic()
-    try:
-        answer = service.client.post("/v1/contracts/large/compatibility", content=body, headers=headers)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    run = measured(
+        lambda: service.client.post("/v1/contracts/large/compatibility", content=body, headers=headers)
+    )
+    answer, peak = run.value, run.peak
     assert answer.status_code == 200, answer.text[:300]
     ratio = peak / len(document)
-    print(
-        f"{len(document):,} bytes: peak {peak / MiB:.1f} MiB ({ratio:.1f}x) in {time.monotonic() - started:.1f} s"
-    )
+    print(f"{len(document):,} bytes: peak {peak / MiB:.1f} MiB ({ratio:.1f}x) in {run.seconds:.1f} s")
     assert ratio < 30

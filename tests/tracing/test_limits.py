@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import gzip
 import socket
-import threading
 import time
-import tracemalloc
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +16,7 @@ import uvicorn
 
 from stockplane.bodies import BodyTooLarge, gunzip
 from stockplane.errors import InputError
-from tests.conftest import Service, _free_port
+from tests.conftest import Service, _free_port, measured, uvicorn_in_thread
 from tests.tracing.test_api import sale
 
 MiB = 1024 * 1024
@@ -37,14 +35,12 @@ def _zeros_gzip(megabytes: int) -> bytes:
 def test_gunzip_stops_at_the_limit_without_inflating_the_rest() -> None:
     bomb = _zeros_gzip(200)
     assert len(bomb) < 1 * MiB
-    tracemalloc.start()
-    try:
+
+    def inflate() -> None:
         with pytest.raises(BodyTooLarge, match="decompresses to more than the limit of 1,048,576"):
             gunzip(bomb, limit=MiB, what="export")
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < 8 * MiB  # the limit and a copy of it, not 200 MiB
+
+    assert measured(inflate).peak < 8 * MiB  # the limit and a copy of it, not 200 MiB
 
 
 def test_gunzip_reads_several_members_and_refuses_broken_gzip() -> None:
@@ -65,18 +61,13 @@ def test_a_gzip_bomb_on_traces_is_answered_413_quickly_with_bounded_memory(servi
         "Content-Type": "application/x-protobuf",
         "Content-Encoding": "gzip",
     }
-    tracemalloc.start()
-    started = time.monotonic()
-    try:
-        answer = service.client.post("/v1/traces", content=bomb, headers=headers)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    run = measured(lambda: service.client.post("/v1/traces", content=bomb, headers=headers))
+    answer, peak = run.value, run.peak
     assert answer.status_code == 413
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.json()["type"].endswith("/body-too-large")
     assert "decompresses to more than" in answer.json()["detail"]
-    assert time.monotonic() - started < 10
+    assert run.seconds < 10
     assert peak < 64 * MiB  # the 10 MiB limit with room to spare; the bomb expands to 200 MiB
 
 
@@ -107,19 +98,8 @@ def test_a_body_over_the_limit_is_refused_with_413(service: Service) -> None:
 def live(service: Service) -> Iterator[tuple[Service, int]]:
     """The service's app (already started by its test client) behind a real uvicorn."""
     port = _free_port()
-    config = uvicorn.Config(
-        service.client.app, host="127.0.0.1", port=port, lifespan="off", log_level="error"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started
-    yield service, port
-    server.should_exit = True
-    thread.join(timeout=10)
+    with uvicorn_in_thread(service.client.app, port, lifespan="off", log_level="error"):
+        yield service, port
 
 
 def _open(port: int, service: Service, headers: str) -> socket.socket:
