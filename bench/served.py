@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 @dataclass(frozen=True)
 class Served:
     base: str  # http://127.0.0.1:PORT
-    key: str  # an ingest key
+    key: str  # a key of the role asked for (ingest by default)
+    pid: int  # the server process (with one worker, the process that serves requests)
 
 
 def _free_port() -> int:
@@ -34,15 +35,15 @@ def _free_port() -> int:
 
 
 @contextmanager
-def served(database_url: str, *, workers: int = 1, **settings: str) -> Iterator[Served]:
-    """Migrate ``database_url``, create an ingest key, run ``stockplane serve`` on a free
+def served(database_url: str, *, workers: int = 1, role: str = "ingest", **settings: str) -> Iterator[Served]:
+    """Migrate ``database_url``, create a key of ``role``, run ``stockplane serve`` on a free
     loopback port until it answers ``/healthz``; stop it afterwards. ``settings`` are extra
     ``STOCKPLANE_*`` variables for the server."""
     env = {**os.environ, "STOCKPLANE_DATABASE_URL": database_url, **settings}
     cli = [sys.executable, "-m", "stockplane"]
     subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
     key = subprocess.run(
-        [*cli, "keys", "create", "--role", "ingest", "--name", "bench"],
+        [*cli, "keys", "create", "--role", role, "--name", "bench"],
         env=env,
         check=True,
         capture_output=True,
@@ -68,7 +69,7 @@ def served(database_url: str, *, workers: int = 1, **settings: str) -> Iterator[
             if server.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"stockplane serve did not start (exit code {server.poll()})")
             time.sleep(0.2)
-        yield Served(base, key)
+        yield Served(base, key, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=60)

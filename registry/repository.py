@@ -60,3 +60,14 @@ def consumers_of(session: Session, contract: Contract) -> list[Consumer]:
         .order_by(Consumer.system, Consumer.environment)
     )
     return list(session.scalars(query))
+
+
+def canonical_text(session: Session, version: ContractVersion) -> str:
+    """A version's canonical JSON, read apart from the ORM object.
+
+    The column is deferred; loading it through the attribute would keep a document-sized
+    string alive in the session for as long as the request runs, beside the parsed tree.
+    """
+    return session.scalars(
+        select(ContractVersion.canonical_json).where(ContractVersion.id == version.id)
+    ).one()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -15,7 +16,7 @@ from typing import Any, cast
 import orjson
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from policies import PolicyPack
 from stockplane.audit import record
@@ -32,7 +33,7 @@ from .kinds import detect_kind
 from .lint import lint_document
 from .models import Consumer, Contract, ContractVersion
 from .refs import RefResolver
-from .repository import consumers_of, find_contract, get_version, versions_of
+from .repository import canonical_text, consumers_of, find_contract, get_version, versions_of
 from .validation import validate_document
 from .versioning import check_range, covers, next_version, parse_semver, required_bump, satisfies
 
@@ -75,7 +76,7 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
 
 def _parse(content: str, name: str, settings: RegistrySettings) -> Side:
     document = load_text(
-        content.encode(),
+        content,
         source=name,
         max_bytes=settings.max_document_bytes,
         max_depth=settings.max_nesting_depth,
@@ -90,15 +91,28 @@ _PARSED_BYTES_LIMIT = 32 * 1024 * 1024
 text, so a count alone would let 128 large versions pin gigabytes."""
 
 
+def _canonical(data: Any) -> bytes:
+    """Sorted-key JSON: what a version's hash is taken over and what is stored.
+
+    Serialised again where it is stored rather than kept: holding a document-sized copy
+    through lint and the diff would raise a check's peak memory by one document.
+    """
+    return orjson.dumps(data, option=orjson.OPT_SORT_KEYS)
+
+
 def _side_of(version: ContractVersion) -> Side:
     """A stored version, parsed once per process and cached by content hash (versions are
     immutable), so a transitive check does not re-read and re-parse every earlier version."""
     side = _PARSED.get(version.content_hash)
     if side is None:
-        data = orjson.loads(version.canonical_json)
+        session = object_session(version)
+        assert session is not None, "stored versions are read within the request's session"
+        text = canonical_text(session, version)
+        # the stdlib decoder peaks at a fraction of orjson's
         document = Document(
-            data=data, source=version.content_hash[:12], format="json", size=len(version.canonical_json)
+            data=json.loads(text), source=version.content_hash[:12], format="json", size=len(text)
         )
+        del text  # the tree is what is cached, not the text
         side = _PARSED[version.content_hash] = Side(document, RefResolver(document))
         held = sum(cached.document.size for cached in _PARSED.values())
         while len(_PARSED) > 1 and (len(_PARSED) > _PARSED_LIMIT or held > _PARSED_BYTES_LIMIT):
@@ -152,8 +166,7 @@ def register(
     contract = find_contract(session, name)
     side = _parse(content, name, settings)
     doc_kind = _check_document(side, kind, contract)
-    canonical = orjson.dumps(side.document.data, option=orjson.OPT_SORT_KEYS).decode()
-    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    digest = hashlib.sha256(_canonical(side.document.data)).hexdigest()
     existing = versions_of(session, contract) if contract else []
     same = next((v for v in existing if v.content_hash == digest), None)
     if same is not None:
@@ -231,7 +244,7 @@ def register(
         minor=chosen[1],
         patch=chosen[2],
         content_text=content,
-        canonical_json=canonical,
+        canonical_json=_canonical(side.document.data).decode(),
         content_hash=digest,
         state="active",
         changelog=[finding_dict(f) for f in findings],

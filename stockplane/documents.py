@@ -77,15 +77,27 @@ def load_document(path: Path, *, max_bytes: int, max_depth: int, source: str | N
     return document
 
 
-def load_text(raw: bytes, *, source: str, max_bytes: int, max_depth: int) -> Document:
-    """Parse bytes as JSON or YAML, detected by content (JSON starts with ``{`` or ``[``)."""
-    check_size(source, len(raw), max_bytes)
-    if b"\x00" in raw:
-        raise DocumentError(source, "is binary data, not a YAML or JSON document")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DocumentError(source, f"is not UTF-8 text (invalid byte at offset {exc.start})") from None
+def load_text(raw: bytes | str, *, source: str, max_bytes: int, max_depth: int) -> Document:
+    """Parse bytes or text as JSON or YAML, detected by content (JSON starts with ``{`` or ``[``).
+
+    Text that arrived already decoded (a document inside an API request) is parsed as it
+    is: encoding it back to bytes only to decode it again would hold two more copies.
+    """
+    if isinstance(raw, str):
+        size = len(raw) if raw.isascii() else len(raw.encode())
+        check_size(source, size, max_bytes)
+        if "\x00" in raw:
+            raise DocumentError(source, "is binary data, not a YAML or JSON document")
+        text = raw.removeprefix("\ufeff")
+    else:
+        size = len(raw)
+        check_size(source, size, max_bytes)
+        if b"\x00" in raw:
+            raise DocumentError(source, "is binary data, not a YAML or JSON document")
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise DocumentError(source, f"is not UTF-8 text (invalid byte at offset {exc.start})") from None
     stripped = text.lstrip()
     if not stripped:
         raise DocumentError(source, "is empty")
@@ -100,7 +112,7 @@ def load_text(raw: bytes, *, source: str, max_bytes: int, max_depth: int) -> Doc
             keys = _check_tree(document, max_depth)
             if is_json:
                 _reject_json_duplicates(document, text, keys)
-    document.size = len(raw)
+    document.size = size
     return document
 
 

@@ -29,6 +29,7 @@ import orjson
 from stockplane.errors import DocumentError
 
 from ..refs import RefResolver
+from .identity import pair_key
 from .schema_keywords import numeric_issues, string_issues, type_issues
 from .schema_structures import StructureChecks
 from .schema_vocab import (
@@ -78,8 +79,8 @@ class SchemaReader(StructureChecks):
         self._budget = budget
         self._max_depth = max_depth
         self._depth = 0
-        self._memo: dict[tuple[int, int], list[Incompatibility]] = {}
-        self._in_progress: set[tuple[int, int]] = set()
+        self._memo: dict[int, list[Incompatibility]] = {}
+        self._in_progress: set[int] = set()
         self._keep_alive: list[Any] = []  # ids of merged schemas must stay unique while memoised
         self._merge_cache: dict[int, Any] = {}
         # Union branches with equal content share one object (per document), so nested
@@ -119,7 +120,7 @@ class SchemaReader(StructureChecks):
             raise TooComplexError("the comparison needed more steps than its budget allows")
         w, wp = self._deref(self.writer, w, wp)
         r, rp = self._deref(self.reader, r, rp)
-        key = (id(w), id(r))
+        key = pair_key(w, r)
         cached = self._memo.get(key)
         if cached is not None:
             return cached

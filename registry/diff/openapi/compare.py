@@ -17,6 +17,7 @@ from stockplane.pointers import join_pointer
 from ..catalogue import RULES
 from ..compatibility import Side, compare_schemas, to_findings
 from ..findings import Finding, Location
+from ..identity import pair_key
 from ..schema_compat import Incompatibility, Policy, SchemaReader
 from .deprecation import parse_sunset, removal_rule
 from .matching import body_context, match_media, match_status, parameter_schema, properties_of
@@ -56,7 +57,7 @@ class _OpenApiDiff:
         # one engine per direction (requests: old writes; responses: new writes), shared by
         # every operation so each pair of component schemas is compared once
         self._readers: dict[bool, SchemaReader] = {}
-        self._walked: set[tuple[str, int, int]] = set()
+        self._walked: dict[str, set[int]] = {}  # per side: pair keys of schemas walked
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -554,7 +555,9 @@ class _OpenApiDiff:
         self, side: str, label: str, old_schema: Any, new_schema: Any, pointer: str
     ) -> None:
         """Properties that vanished: fine once deprecated and past sunset, a finding otherwise."""
-        seen = self._walked  # shared: a removed property is reported once, where first reached
+        seen = self._walked.setdefault(
+            side, set()
+        )  # shared: a removed property is reported once, where first reached
         stack: list[tuple[Any, Any, str]] = [(old_schema, new_schema, "")]
         while stack:
             old_node, new_node, path = stack.pop()
@@ -563,10 +566,10 @@ class _OpenApiDiff:
             if (
                 not isinstance(old_node, dict)
                 or not isinstance(new_node, dict)
-                or (side, id(old_node), id(new_node)) in seen
+                or pair_key(old_node, new_node) in seen
             ):
                 continue
-            seen.add((side, id(old_node), id(new_node)))
+            seen.add(pair_key(old_node, new_node))
             old_props = properties_of(old_node, self.old)
             new_props = properties_of(new_node, self.new)
             for name, old_prop in old_props.items():
