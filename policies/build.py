@@ -16,6 +16,7 @@ from .model import (
     LintRuleConfig,
     PolicyPack,
     Slo,
+    SloEvaluation,
     Statuses,
     Workflow,
     WorkflowStep,
@@ -45,6 +46,7 @@ def build_pack(meta: Mapping[str, Any], lineage: tuple[str, ...], sections: Mapp
         slos=MappingProxyType(
             {name: _slo(name, spec, alerts) for name, spec in slos.get("slos", {}).items()}
         ),
+        slo_evaluation=SloEvaluation(**slos.get("evaluation", {})),
         compatibility=MappingProxyType(
             {
                 kind: CompatibilityDefault(spec.get("mode", "BACKWARD"), spec.get("policy", "lenient"))

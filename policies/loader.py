@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jsonschema
 
@@ -269,6 +270,10 @@ def _cross_section_problems(merged: dict[str, Any], layers: list[_Layer]) -> lis
     slos = _mapping(merged.get("slos"))
     alerts = set(_mapping(slos.get("burn_rate_alerts")))
     workflows = set(_mapping(_mapping(merged.get("workflows")).get("workflows")))
+    zone = _mapping(slos.get("evaluation")).get("time_zone")
+    if isinstance(zone, str) and not _is_time_zone(zone):
+        message = f"/evaluation/time_zone: unknown time zone {zone!r} (an IANA name such as Europe/London)"
+        problems.append(_locate(documents("slos"), "/evaluation/time_zone", message))
     for name, slo in _mapping(slos.get("slos")).items():
         slo = _mapping(slo)
         named_alerts = slo.get("alerts")
@@ -294,6 +299,14 @@ def _cross_section_problems(merged: dict[str, Any], layers: list[_Layer]) -> lis
                     )
                 )
     return problems
+
+
+def _is_time_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _instance_problems(section: Mapping[str, Any], documents: list[Document]) -> list[Problem]:

@@ -20,6 +20,7 @@ __all__ = [
     "LintRuleConfig",
     "PolicyPack",
     "Slo",
+    "SloEvaluation",
     "Statuses",
     "Workflow",
     "WorkflowStep",
@@ -87,6 +88,15 @@ class BurnRateAlert:
 
 
 @dataclass(frozen=True)
+class SloEvaluation:
+    """Pack-wide evaluation settings: the calendar's time zone and the low-traffic floors."""
+
+    time_zone: str = "UTC"
+    min_events: int = 100
+    min_bad_events: int = 5
+
+
+@dataclass(frozen=True)
 class Slo:
     name: str
     indicator: str
@@ -141,6 +151,7 @@ class PolicyPack:
     statuses: Statuses = field(default_factory=lambda: Statuses(()))
     workflows: Mapping[str, Workflow] = field(default_factory=_empty)
     slos: Mapping[str, Slo] = field(default_factory=_empty)
+    slo_evaluation: SloEvaluation = field(default_factory=SloEvaluation)
     compatibility: Mapping[str, CompatibilityDefault] = field(default_factory=_empty)
     deprecation: DeprecationPolicy = field(default_factory=DeprecationPolicy)
     lint: Mapping[str, LintRuleConfig] = field(default_factory=_empty)

@@ -16,6 +16,7 @@ from typer.exceptions import TyperException
 
 from policies.cli import app as policy_app
 from registry.cli import app as contracts_app
+from sla.cli import sla_app
 from stockplane import __version__
 from stockplane.admin_cli import audit, db_app, keys_app, serve
 from stockplane.demo import demo
@@ -38,6 +39,7 @@ app.command()(audit)
 app.command()(ingest)
 app.add_typer(trace_app, name="trace")
 app.add_typer(simulate_app, name="simulate")
+app.add_typer(sla_app, name="sla")
 app.command()(demo)
 
 

@@ -58,7 +58,7 @@ class TransactionRecord(Base):
     workflow: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     state: Mapped[str] = mapped_column(String(16), index=True)
     started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
-    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)  # the SLA refresh
     event_count: Mapped[int] = mapped_column(Integer)
     anomalies: Mapped[list[Any]] = mapped_column(JSON, default=list)
     failure: Mapped[str | None] = mapped_column(Text, default=None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import registry.models  # noqa: F401  (registers the registry tables)
+import sla.models  # noqa: F401
 import stockplane.audit
 import stockplane.auth  # noqa: F401
 import tracing.models  # noqa: F401
